@@ -1,0 +1,50 @@
+"""The exceptions hostpassthru raises: one base class, each subclass naming its culprit."""
+
+from __future__ import annotations
+
+__all__ = ["DeviceNotFoundError", "FixtureError", "HostpassthruError", "SysfsNotFoundError"]
+
+
+class HostpassthruError(Exception):
+    """Base class of every error that hostpassthru raises on purpose."""
+
+
+class SysfsNotFoundError(HostpassthruError):
+    """The sysfs root does not exist or does not look like a sysfs tree."""
+
+    def __init__(self, path: str, why: str) -> None:
+        super().__init__(path, why)
+        self.path = path
+        self.why = why
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.why}"
+
+
+class DeviceNotFoundError(HostpassthruError, LookupError):
+    """No device of the host has this name or kernel name."""
+
+    def __init__(self, name: str, suggestions: tuple[str, ...] = ()) -> None:
+        super().__init__(name, suggestions)
+        self.name = name
+        self.suggestions = suggestions
+
+    def __str__(self) -> str:
+        msg = f"no device named {self.name!r}"
+        if self.suggestions:
+            msg += "; did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?"
+        return msg
+
+
+class FixtureError(HostpassthruError, ValueError):
+    """A fixture or recording cannot be parsed."""
+
+    def __init__(self, source: str, line: int | None, why: str) -> None:
+        super().__init__(source, line, why)
+        self.source = source
+        self.line = line
+        self.why = why
+
+    def __str__(self) -> str:
+        where = self.source if self.line is None else f"{self.source}:{self.line}"
+        return f"{where}: {self.why}"

@@ -1,0 +1,233 @@
+"""The immutable model: Device with its kind-specific facts, and Host with its indexes."""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+import attrs
+
+from ._errors import DeviceNotFoundError
+from ._records import KINDS, Kind
+from ._rules import affected
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = ["Device", "Host", "PciInfo", "ScsiInfo", "UsbInfo", "device_name"]
+
+_PREFIX: dict[Kind, str] = {"pci": "pci_", "usb_device": "usb_", "scsi": "scsi_"}
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+
+
+def device_name(kind: Kind, sys_name: str) -> str:
+    """The libvirt-style name: ``pci_0000_00_19_0``, ``usb_1_2_3``, ``scsi_0_0_0_0``."""
+    return _PREFIX[kind] + _NOT_ALNUM.sub("_", sys_name)
+
+
+@attrs.frozen(kw_only=True)
+class PciInfo:
+    """Facts only a PCI function has."""
+
+    #: The 24-bit class code (base class, subclass, programming interface), e.g. 0x030000.
+    class_code: int | None
+    subsystem_vendor_id: int | None
+    subsystem_product_id: int | None
+    revision: int | None
+    #: None where the platform has no NUMA information.
+    numa_node: int | None
+    #: The name of the physical function, for an SR-IOV virtual function.
+    physfn: str | None
+
+
+@attrs.frozen(kw_only=True)
+class UsbInfo:
+    """Facts only a USB device has."""
+
+    busnum: int | None
+    devnum: int | None
+    #: Link speed in Mbit/s as the kernel writes it ("1.5", "12", "480", "5000").
+    speed: str | None
+    serial: str | None
+    manufacturer: str | None
+    product: str | None
+    #: ``bDeviceClass``; 0 means "look at the interfaces", 9 is a hub.
+    device_class: int | None
+    #: ``bInterfaceClass`` of each interface of the active configuration.
+    interface_classes: tuple[int, ...]
+
+
+@attrs.frozen(kw_only=True)
+class ScsiInfo:
+    """Facts only a SCSI device has."""
+
+    #: Host, channel, target, LUN, from the kernel name.
+    hctl: tuple[int, int, int, int] | None
+    #: SCSI peripheral device type: 0 disk, 1 tape, 5 CD/DVD, 8 changer, 13 enclosure.
+    type: int | None
+    vendor: str | None
+    model: str | None
+    #: Block device name (``sda``), where the device has one.
+    block: str | None
+    #: SCSI generic node (``sg0``): what QEMU's scsi-generic opens.
+    generic: str | None
+
+
+@attrs.frozen(kw_only=True)
+class Device:
+    """One node of the host's device tree (SPEC section 1)."""
+
+    name: str
+    sys_name: str
+    kind: Kind
+    #: Device directory relative to the sysfs root, symlinks resolved.
+    path: str
+    parent: str | None
+    children: tuple[str, ...]
+    driver: str | None
+    #: The effective IOMMU group (SPEC section 2).
+    iommu_group: int | None
+    vendor_id: int | None
+    product_id: int | None
+    vendor_name: str | None = None
+    product_name: str | None = None
+    eligible: bool
+    reasons: tuple[str, ...]
+    pci: PciInfo | None = None
+    usb: UsbInfo | None = None
+    scsi: ScsiInfo | None = None
+
+    @property
+    def description(self) -> str | None:
+        """Vendor and product in words, as well as they are known."""
+        if self.scsi is not None:
+            words = [w for w in (self.scsi.vendor, self.scsi.model) if w]
+        else:
+            words = [w for w in (self.vendor_name, self.product_name) if w]
+        return " ".join(words) or None
+
+
+def _groups(value: Mapping[int, tuple[str, ...]]) -> Mapping[int, tuple[str, ...]]:
+    return MappingProxyType({k: tuple(value[k]) for k in sorted(value)})
+
+
+@attrs.frozen
+class _Index:
+    position: Mapping[str, int]
+    paths: tuple[str, ...]
+
+
+def _index(devices: tuple[Device, ...]) -> _Index:
+    position: dict[str, int] = {}
+    for i, dev in enumerate(devices):
+        position[dev.name] = i
+        position.setdefault(dev.sys_name, i)
+    return _Index(position=position, paths=tuple(d.path for d in devices))
+
+
+@attrs.frozen(kw_only=True)
+class Host:
+    """A snapshot of one host's passthrough-relevant devices."""
+
+    #: Every node, ordered by path.
+    devices: tuple[Device, ...]
+    #: Group number -> names of its PCI members, ordered by group and by path.
+    iommu_groups: Mapping[int, tuple[str, ...]] = attrs.field(
+        factory=dict, converter=_groups,
+    )
+    #: What could not be read, and why; one line each.
+    problems: tuple[str, ...] = ()
+    #: The sysfs root that was read (not part of equality).
+    sysfs: str | None = attrs.field(default=None, eq=False)
+    #: "udev" for the live reader, "sysfs" for the path reader (not part of equality).
+    source: str = attrs.field(default="sysfs", eq=False)
+    _index: _Index = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_index", _index(self.devices))
+
+    @property
+    def iommu_enabled(self) -> bool:
+        """True when at least one IOMMU group exists."""
+        return bool(self.iommu_groups)
+
+    def __iter__(self) -> Iterator[Device]:
+        return iter(self.devices)
+
+    def __len__(self) -> int:
+        return len(self.devices)
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, Device):
+            key = key.name
+        return isinstance(key, str) and key in self._index.position
+
+    def device(self, key: str | Device) -> Device:
+        """The device with this name or kernel name; raises DeviceNotFoundError."""
+        name = key.name if isinstance(key, Device) else key
+        i = self._index.position.get(name)
+        if i is None:
+            close = difflib.get_close_matches(name, self._index.position, n=3, cutoff=0.6)
+            raise DeviceNotFoundError(name, tuple(close))
+        return self.devices[i]
+
+    def parent(self, key: str | Device) -> Device | None:
+        """The parent node, or None for a top-level node."""
+        dev = self.device(key)
+        return None if dev.parent is None else self.device(dev.parent)
+
+    def children(self, key: str | Device) -> tuple[Device, ...]:
+        """The nodes whose parent this is, ordered by path."""
+        return tuple(self.device(c) for c in self.device(key).children)
+
+    def ancestors(self, key: str | Device) -> tuple[Device, ...]:
+        """Parent, grandparent, ... up to a top-level node (nearest first)."""
+        out = []
+        dev: Device | None = self.device(key)
+        while dev is not None and dev.parent is not None:
+            dev = self.device(dev.parent)
+            out.append(dev)
+        return tuple(out)
+
+    def descendants(self, key: str | Device) -> tuple[Device, ...]:
+        """Every node beneath this one, ordered by path."""
+        lo, hi = self._subtree(self.device(key))
+        return self.devices[lo:hi]
+
+    def _subtree(self, dev: Device) -> tuple[int, int]:
+        # The descendants are exactly the nodes whose path starts with path + "/",
+        # and strings that share a prefix are contiguous in sorted order. "0" is
+        # the character after "/", so path + "0" bounds the block from above.
+        paths = self._index.paths
+        lo = bisect.bisect_left(paths, dev.path + "/")
+        hi = bisect.bisect_left(paths, dev.path + "0", lo)
+        return lo, hi
+
+    def group(self, number: int) -> tuple[Device, ...]:
+        """The PCI members of IOMMU group *number*, ordered by path; () if unknown."""
+        return tuple(self.device(n) for n in self.iommu_groups.get(number, ()))
+
+    def passthrough_devices(
+        self, cap: str | None = None, *, include_controllers: bool = False,
+    ) -> tuple[Device, ...]:
+        """The eligible nodes (SPEC section 3), ordered by path; *cap* keeps one kind.
+
+        With *include_controllers*, also the nodes whose only reason is
+        ``has_passthrough_children``: whole controllers with their devices.
+        """
+        if cap is not None and cap not in KINDS:
+            raise ValueError(f"cap must be one of {', '.join(KINDS)} or None, not {cap!r}")
+        return tuple(
+            d
+            for d in self.devices
+            if (cap is None or d.kind == cap)
+            and (d.eligible or (include_controllers and d.reasons == ("has_passthrough_children",)))
+        )
+
+    def affected_by(self, key: str | Device) -> tuple[Device, ...]:
+        """What leaves the host with this device, besides itself (SPEC section 4)."""
+        return affected(self, self.device(key))

@@ -1,0 +1,47 @@
+"""Plain records that the readers produce and the pure builder consumes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+import attrs
+
+__all__ = ["KINDS", "DeviceRecord", "Kind", "Snapshot"]
+
+Kind = Literal["pci", "usb_device", "scsi"]
+KINDS: tuple[Kind, ...] = ("pci", "usb_device", "scsi")
+
+
+@attrs.frozen(kw_only=True)
+class DeviceRecord:
+    """One node as a reader found it: raw text, nothing parsed or judged."""
+
+    kind: Kind
+    sys_name: str
+    #: Relative to the sysfs root, symlinks resolved, no leading slash.
+    path: str
+    driver: str | None
+    #: Attribute file name -> its text, stripped; absent when the file is missing or unreadable.
+    attributes: Mapping[str, str]
+    #: Last component of the ``iommu_group`` link (read only when the group directory is empty).
+    iommu_group_link: str | None = None
+    #: Kernel name of the SR-IOV physical function (``physfn`` link), PCI only.
+    physfn: str | None = None
+    #: Raw ``bInterfaceClass`` of each USB interface, in path order.
+    interface_classes: tuple[str, ...] = ()
+    #: Names under the SCSI device's ``block/`` and ``scsi_generic/`` directories.
+    block: tuple[str, ...] = ()
+    generic: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class Snapshot:
+    """Everything one reader found in one pass over a sysfs tree."""
+
+    root: str
+    source: Literal["sysfs", "udev"]
+    records: tuple[DeviceRecord, ...]
+    #: Group number -> kernel names of its members, from ``kernel/iommu_groups``.
+    groups: Mapping[int, tuple[str, ...]]
+    problems: tuple[str, ...] = ()

@@ -1,0 +1,56 @@
+"""The entry points: scan a host, and the module-level questions that scan when given no host."""
+
+from __future__ import annotations
+
+import os
+
+import attrs
+
+from . import _sysfs, _udev
+from ._ids import IdsDatabase
+from ._model import Device, Host
+from ._tree import build
+
+__all__ = ["affected_by", "passthrough_devices", "scan"]
+
+_NAMES = IdsDatabase()
+_LIVE_ROOT = "/sys"
+
+
+def scan(sysfs: str | os.PathLike[str] | None = None) -> Host:
+    """Read a host's devices, IOMMU groups and passthrough facts.
+
+    With no argument, read this host: libudev (through pyudev) enumerates the
+    devices; where libudev cannot be loaded, the path reader reads ``/sys``
+    instead, and ``problems`` says so. With *sysfs*, read the tree under that
+    directory with plain file calls only, so fixtures and pyfakefs work.
+    Raises SysfsNotFoundError when the root does not exist or is no sysfs tree.
+    """
+    if sysfs is not None:
+        return build(_sysfs.read(os.fspath(sysfs)), _NAMES)
+    try:
+        snapshot = _udev.read(_LIVE_ROOT)
+    except _udev.UdevUnavailableError as exc:
+        snapshot = _sysfs.read(_LIVE_ROOT)
+        note = f"libudev unavailable ({exc}); read {_LIVE_ROOT} with plain file calls"
+        snapshot = attrs.evolve(snapshot, problems=(note, *snapshot.problems))
+    return build(snapshot, _NAMES)
+
+
+def passthrough_devices(
+    cap: str | None = None, *, include_controllers: bool = False, host: Host | None = None,
+) -> tuple[Device, ...]:
+    """The devices that can be passed through (SPEC section 3); scans this host if no *host*."""
+    if host is None:
+        host = scan()
+    return host.passthrough_devices(cap, include_controllers=include_controllers)
+
+
+def affected_by(dev: Device | str, *, host: Host | None = None) -> tuple[Device, ...]:
+    """What leaves the host with *dev* (SPEC section 4); scans this host if no *host*.
+
+    *dev* is a Device, a name (``pci_0000_01_00_0``) or a kernel name (``0000:01:00.0``).
+    """
+    if host is None:
+        host = scan()
+    return host.affected_by(dev)

@@ -1,0 +1,337 @@
+"""The path reader: plain ``os`` calls over any sysfs root, producing a Snapshot."""
+
+from __future__ import annotations
+
+import errno
+import os
+from typing import Literal
+
+from ._errors import SysfsNotFoundError
+from ._records import DeviceRecord, Kind, Snapshot
+
+__all__ = [
+    "ATTRIBUTES",
+    "Problems",
+    "check_root",
+    "read",
+    "read_groups",
+    "read_record",
+    "relative_path",
+    "read_attribute",
+    "scsi_device_path",
+    "usb_devtype",
+    "usb_devtype_or_guess",
+    "usb_records",
+]
+
+#: The attribute files read for each kind of node, and nothing else.
+ATTRIBUTES: dict[Kind, tuple[str, ...]] = {
+    "pci": (
+        "class",
+        "vendor",
+        "device",
+        "subsystem_vendor",
+        "subsystem_device",
+        "revision",
+        "numa_node",
+    ),
+    "usb_device": (
+        "idVendor",
+        "idProduct",
+        "bDeviceClass",
+        "busnum",
+        "devnum",
+        "speed",
+        "serial",
+        "manufacturer",
+        "product",
+    ),
+    "scsi": ("type", "vendor", "model"),
+}
+
+# Every sysfs attribute fits in a page; the kernel's show() callbacks get PAGE_SIZE bytes.
+_PAGE = 4096
+
+Problems = list[str]
+
+
+def check_root(root: str) -> str:
+    """Return *root* normalised, or raise SysfsNotFoundError if it is no sysfs tree."""
+    norm = os.path.normpath(os.path.abspath(root))
+    if not os.path.isdir(norm):
+        why = "is not a directory" if os.path.lexists(norm) else "does not exist"
+        raise SysfsNotFoundError(root, f"sysfs root {why}")
+    if not (os.path.isdir(os.path.join(norm, "devices")) or os.path.isdir(
+        os.path.join(norm, "bus"),
+    )):
+        raise SysfsNotFoundError(root, "not a sysfs tree (it has neither devices/ nor bus/)")
+    return norm
+
+
+def _read_text(path: str) -> str:
+    """Read one attribute file; raises OSError like open() would."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        data = os.read(fd, _PAGE)
+    finally:
+        os.close(fd)
+    # Attribute text is ASCII in practice, but USB string descriptors are whatever the
+    # device sends: never let a stray byte stop a scan.
+    return data.decode("utf-8", "replace").strip()
+
+
+def _link_name(path: str) -> str:
+    return os.readlink(path).rstrip("/").rpartition("/")[2]
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def _listdir(path: str, problems: Problems, what: str) -> list[str]:
+    try:
+        return sorted(os.listdir(path))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as exc:
+        problems.append(f"{what}: cannot list ({_why(exc)})")
+        return []
+
+
+def relative_path(root: str, entry: str) -> str | None:
+    """Resolve the bus or class link *entry* to a device path relative to *root*.
+
+    Returns None when the link dangles or leaves the tree. One ``readlink``
+    instead of ``realpath``'s ``lstat`` per component: sysfs's own links are
+    relative and point at real directories under ``devices/``.
+    """
+    try:
+        target = os.readlink(entry)
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:  # EINVAL: a plain directory, as in some copies of sysfs
+            return None
+        target = entry
+    full = os.path.normpath(os.path.join(os.path.dirname(entry), target))
+    prefix = root.rstrip("/") + "/"
+    if not full.startswith(prefix):
+        return None
+    return full[len(prefix) :]
+
+
+def usb_devtype(uevent: str) -> str | None:
+    """The DEVTYPE of a uevent file's text, or None."""
+    for line in uevent.splitlines():
+        if line.startswith("DEVTYPE="):
+            return line[8:]
+    return None
+
+
+def read_record(  # noqa: PLR0913 - one call per device, all of it needed
+    root: str,
+    kind: Kind,
+    sys_name: str,
+    path: str,
+    problems: Problems,
+    *,
+    links: bool,
+    driver: str | None | Literal[False] = False,
+    interface_classes: tuple[str, ...] = (),
+) -> DeviceRecord | None:
+    """Read the record of one node at *path*; None if it vanished meanwhile.
+
+    *driver* False means "read the driver link here"; a reader that already
+    knows the driver (libudev does) passes it. *links* asks for the
+    ``iommu_group`` link as well (SPEC section 2's fallback).
+    """
+    base = f"{root}/{path}"
+    attributes: dict[str, str] = {}
+    missing = False
+    for name in ATTRIBUTES[kind]:
+        try:
+            attributes[name] = _read_text(f"{base}/{name}")
+        except FileNotFoundError:
+            missing = True
+        except OSError as exc:
+            problems.append(f"{sys_name}: {name}: unreadable ({_why(exc)})")
+    wanted = [name for name, want in (
+        ("driver", driver is False),
+        ("iommu_group", links),
+        ("physfn", kind == "pci"),
+    ) if want]
+    found: dict[str, str] = {}
+    for name in wanted:
+        try:
+            found[name] = _link_name(f"{base}/{name}")
+        except FileNotFoundError:
+            missing = True
+        except OSError as exc:
+            # EINVAL: not a symlink, as in copies of sysfs that flattened links.
+            why = "not a symlink" if exc.errno == errno.EINVAL else f"unreadable ({_why(exc)})"
+            problems.append(f"{sys_name}: {name}: {why}")
+    # A missing attribute or link is common (no serial on most USB devices, no
+    # driver when unbound); a device directory that is gone is not: check once.
+    if missing and not os.path.isdir(base):
+        return None
+    if driver is False:
+        driver = found.get("driver")
+    block: tuple[str, ...] = ()
+    generic: tuple[str, ...] = ()
+    if kind == "scsi":
+        block = tuple(_listdir(f"{base}/block", problems, f"{sys_name}: block"))
+        generic = tuple(_listdir(f"{base}/scsi_generic", problems, f"{sys_name}: scsi_generic"))
+    return DeviceRecord(
+        kind=kind,
+        sys_name=sys_name,
+        path=path,
+        driver=driver,
+        attributes=attributes,
+        iommu_group_link=found.get("iommu_group"),
+        physfn=found.get("physfn"),
+        interface_classes=interface_classes,
+        block=block,
+        generic=generic,
+    )
+
+
+def read_groups(root: str, problems: Problems) -> dict[int, tuple[str, ...]]:
+    """Group number -> member kernel names, from ``kernel/iommu_groups``."""
+    # IOMMU groups appeared in Linux 3.5; without an IOMMU (or with it off) the
+    # directory exists but is empty.
+    top = f"{root}/kernel/iommu_groups"
+    groups: dict[int, tuple[str, ...]] = {}
+    for entry in _listdir(top, problems, "kernel/iommu_groups"):
+        try:
+            number = int(entry)
+        except ValueError:
+            problems.append(f"kernel/iommu_groups/{entry}: not a group number")
+            continue
+        if number < 0:
+            problems.append(f"kernel/iommu_groups/{entry}: not a group number")
+            continue
+        groups[number] = tuple(
+            _listdir(f"{top}/{entry}/devices", problems, f"kernel/iommu_groups/{entry}"),
+        )
+    return groups
+
+
+def _read_pci(root: str, problems: Problems, links: bool) -> list[DeviceRecord]:
+    records = []
+    bus = f"{root}/bus/pci/devices"
+    for name in _listdir(bus, problems, "bus/pci/devices"):
+        path = relative_path(root, f"{bus}/{name}")
+        if path is None:
+            continue
+        record = read_record(root, "pci", name, path, problems, links=links)
+        if record is not None:
+            records.append(record)
+    return records
+
+
+def read_attribute(
+    root: str, sys_name: str, path: str, name: str, problems: Problems,
+) -> str | None:
+    """One attribute file's text; None (and a problem if unreadable) when it cannot be read."""
+    try:
+        return _read_text(f"{root}/{path}/{name}")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        problems.append(f"{sys_name}: {name}: unreadable ({_why(exc)})")
+        return None
+
+
+def usb_devtype_or_guess(sys_name: str, devtype: str | None) -> str:
+    """The DEVTYPE, or where the uevent gives none, what the kernel name says."""
+    if devtype is not None:
+        return devtype
+    # Interfaces are named "<device>:<config>.<interface>"; devices never hold a colon.
+    return "usb_interface" if ":" in sys_name else "usb_device"
+
+
+def usb_records(
+    root: str,
+    problems: Problems,
+    devices: list[tuple[str, str, str | None | Literal[False]]],
+    interfaces: list[tuple[str, str]],
+) -> list[DeviceRecord]:
+    """Records of USB *devices* (name, path, driver), with the classes of their *interfaces*."""
+    classes: dict[str, list[tuple[str, str]]] = {}
+    for name, path in interfaces:
+        cls = read_attribute(root, name, path, "bInterfaceClass", problems)
+        if cls is not None:
+            classes.setdefault(os.path.dirname(path), []).append((path, cls))
+    records = []
+    for name, path, driver in devices:
+        record = read_record(
+            root,
+            "usb_device",
+            name,
+            path,
+            problems,
+            links=False,
+            driver=driver,
+            interface_classes=tuple(cls for _, cls in sorted(classes.get(path, ()))),
+        )
+        if record is not None:
+            records.append(record)
+    return records
+
+
+def _read_usb(root: str, problems: Problems) -> list[DeviceRecord]:
+    bus = f"{root}/bus/usb/devices"
+    devices: list[tuple[str, str, str | None | Literal[False]]] = []
+    interfaces: list[tuple[str, str]] = []
+    for name in _listdir(bus, problems, "bus/usb/devices"):
+        path = relative_path(root, f"{bus}/{name}")
+        if path is None:
+            continue
+        uevent = read_attribute(root, name, path, "uevent", problems)
+        devtype = usb_devtype_or_guess(name, None if uevent is None else usb_devtype(uevent))
+        if devtype == "usb_device":
+            devices.append((name, path, False))
+        elif devtype == "usb_interface":
+            interfaces.append((name, path))
+    return usb_records(root, problems, devices, interfaces)
+
+
+def scsi_device_path(root: str, class_path: str) -> str:
+    """The SCSI device a ``class/scsi_device`` entry stands for, relative to *root*."""
+    resolved = relative_path(root, f"{root}/{class_path}/device")
+    if resolved is not None:
+        return resolved
+    # .../0:0:0:0/scsi_device/0:0:0:0: the device is two levels up.
+    return os.path.dirname(os.path.dirname(class_path))
+
+
+def _read_scsi(root: str, problems: Problems) -> list[DeviceRecord]:
+    records = []
+    top = f"{root}/class/scsi_device"
+    for entry in _listdir(top, problems, "class/scsi_device"):
+        class_path = relative_path(root, f"{top}/{entry}")
+        if class_path is None:
+            continue
+        path = scsi_device_path(root, class_path)
+        name = os.path.basename(path)
+        record = read_record(root, "scsi", name, path, problems, links=False)
+        if record is not None:
+            records.append(record)
+    return records
+
+
+def read(root: str) -> Snapshot:
+    """Read the sysfs tree under *root* with plain file calls."""
+    root = check_root(root)
+    problems: Problems = []
+    groups = read_groups(root, problems)
+    records = [
+        *_read_pci(root, problems, links=not groups),
+        *_read_usb(root, problems),
+        *_read_scsi(root, problems),
+    ]
+    return Snapshot(
+        root=root,
+        source="sysfs",
+        records=tuple(records),
+        groups=groups,
+        problems=tuple(problems),
+    )

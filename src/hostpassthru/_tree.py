@@ -1,0 +1,258 @@
+"""The pure builder: a reader's Snapshot in, the Host with its tree, groups and reasons out."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import attrs
+
+from ._ids import NameLookup, no_names
+from ._model import Device, Host, PciInfo, ScsiInfo, UsbInfo, device_name
+from ._rules import own_reasons
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from ._records import DeviceRecord, Snapshot
+
+__all__ = ["build"]
+
+
+@attrs.define
+class _Parser:
+    """Parses one record's raw attribute text, noting what is malformed."""
+
+    record: DeviceRecord
+    problems: list[str]
+
+    def _parse(self, attr: str, convert: Callable[[str], int]) -> int | None:
+        raw = self.record.attributes.get(attr)
+        if raw is None:
+            return None
+        try:
+            return convert(raw)
+        except ValueError:
+            self.problems.append(f"{self.record.sys_name}: {attr}: malformed value {raw!r}")
+            return None
+
+    def hex(self, attr: str) -> int | None:
+        """``0x8086`` or ``8086``, as PCI and USB write ids."""
+        return self._parse(attr, lambda s: _nonnegative(int(s, 16)))
+
+    def dec(self, attr: str) -> int | None:
+        return self._parse(attr, lambda s: int(s, 10))
+
+    def text(self, attr: str) -> str | None:
+        # SCSI INQUIRY strings come padded with spaces; the reader strips them.
+        return self.record.attributes.get(attr) or None
+
+
+def _nonnegative(value: int) -> int:
+    if value < 0:
+        raise ValueError(value)
+    return value
+
+
+def _own_groups(snapshot: Snapshot, problems: list[str]) -> dict[str, int]:
+    """PCI kernel name -> own group (SPEC section 2)."""
+    if snapshot.groups:
+        return {
+            member: number
+            for number, members in sorted(snapshot.groups.items())
+            for member in members
+        }
+    own: dict[str, int] = {}
+    for record in snapshot.records:
+        raw = record.iommu_group_link
+        if record.kind != "pci" or raw is None:
+            continue
+        try:
+            own[record.sys_name] = _nonnegative(int(raw, 10))
+        except ValueError:
+            problems.append(f"{record.sys_name}: iommu_group: malformed link target {raw!r}")
+    return own
+
+
+def _hctl(sys_name: str, problems: list[str]) -> tuple[int, int, int, int] | None:
+    parts = sys_name.split(":")
+    try:
+        host, channel, target, lun = (_nonnegative(int(p, 10)) for p in parts)
+    except ValueError:
+        problems.append(f"{sys_name}: not a host:channel:target:lun name")
+        return None
+    return host, channel, target, lun
+
+
+@attrs.frozen(kw_only=True)
+class _Facts:
+    vendor_id: int | None
+    product_id: int | None
+    pci: PciInfo | None = None
+    usb: UsbInfo | None = None
+    scsi: ScsiInfo | None = None
+
+
+def _facts(record: DeviceRecord, problems: list[str]) -> _Facts:
+    p = _Parser(record, problems)
+    if record.kind == "pci":
+        numa = p.dec("numa_node")
+        return _Facts(
+            vendor_id=p.hex("vendor"),
+            product_id=p.hex("device"),
+            pci=PciInfo(
+                class_code=p.hex("class"),
+                subsystem_vendor_id=p.hex("subsystem_vendor"),
+                subsystem_product_id=p.hex("subsystem_device"),
+                revision=p.hex("revision"),
+                # The kernel writes -1 (NUMA_NO_NODE) where firmware gives no proximity.
+                numa_node=None if numa is None or numa < 0 else numa,
+                physfn=None if record.physfn is None else device_name("pci", record.physfn),
+            ),
+        )
+    if record.kind == "usb_device":
+        classes = []
+        for raw in record.interface_classes:
+            try:
+                classes.append(_nonnegative(int(raw, 16)))
+            except ValueError:
+                problems.append(f"{record.sys_name}: bInterfaceClass: malformed value {raw!r}")
+        return _Facts(
+            vendor_id=p.hex("idVendor"),
+            product_id=p.hex("idProduct"),
+            usb=UsbInfo(
+                busnum=p.dec("busnum"),
+                devnum=p.dec("devnum"),
+                speed=p.text("speed"),
+                serial=p.text("serial"),
+                manufacturer=p.text("manufacturer"),
+                product=p.text("product"),
+                device_class=p.hex("bDeviceClass"),
+                interface_classes=tuple(classes),
+            ),
+        )
+    return _Facts(
+        vendor_id=None,
+        product_id=None,
+        scsi=ScsiInfo(
+            hctl=_hctl(record.sys_name, problems),
+            type=p.dec("type"),
+            vendor=p.text("vendor"),
+            model=p.text("model"),
+            block=record.block[0] if record.block else None,
+            generic=record.generic[0] if record.generic else None,
+        ),
+    )
+
+
+def _unique(records: tuple[DeviceRecord, ...], problems: list[str]) -> list[DeviceRecord]:
+    """The records ordered by path, each path and each name once."""
+    seen_paths: set[str] = set()
+    seen_names: set[str] = set()
+    out = []
+    for record in sorted(records, key=lambda r: r.path):
+        name = device_name(record.kind, record.sys_name)
+        if record.path in seen_paths:
+            continue
+        if name in seen_names:
+            problems.append(f"{record.sys_name}: a second {record.kind} device of this name")
+            continue
+        seen_paths.add(record.path)
+        seen_names.add(name)
+        out.append(record)
+    return out
+
+
+def build(snapshot: Snapshot, names: NameLookup = no_names) -> Host:
+    """Turn a reader's snapshot into a Host; pure, no filesystem access."""
+    problems = list(snapshot.problems)
+    records = _unique(snapshot.records, problems)
+    own = _own_groups(snapshot, problems)
+    count = len(records)
+    dev_names = [device_name(r.kind, r.sys_name) for r in records]
+
+    # Parents through a stack over the path-ordered records: a node's ancestors
+    # are exactly the stacked nodes whose path prefixes its own.
+    parent: list[int | None] = [None] * count
+    group: list[int | None] = [None] * count
+    stack: list[int] = []
+    for i, record in enumerate(records):
+        while stack and not record.path.startswith(records[stack[-1]].path + "/"):
+            stack.pop()
+        parent[i] = stack[-1] if stack else None
+        if record.kind == "pci":
+            group[i] = own.get(record.sys_name)
+        else:
+            # The effective group of a USB or SCSI node is its nearest PCI ancestor's.
+            group[i] = next(
+                (own.get(records[j].sys_name) for j in reversed(stack) if records[j].kind == "pci"),
+                None,
+            )
+        stack.append(i)
+
+    children: list[list[int]] = [[] for _ in range(count)]
+    for i, p in enumerate(parent):
+        if p is not None:
+            children[p].append(i)
+
+    facts = [_facts(r, problems) for r in records]
+    reasons: list[tuple[str, ...]] = [()] * count
+    holds_eligible = [False] * count  # the node or a descendant is eligible
+    for i in reversed(range(count)):
+        record, fact = records[i], facts[i]
+        mine = own_reasons(
+            record.kind,
+            class_code=None if fact.pci is None else fact.pci.class_code,
+            driver=record.driver,
+            usb_class=None if fact.usb is None else fact.usb.device_class,
+        )
+        if any(holds_eligible[c] for c in children[i]):
+            mine = (*mine, "has_passthrough_children")
+        reasons[i] = mine
+        holds_eligible[i] = not mine or "has_passthrough_children" in mine
+
+    devices = []
+    for i, record in enumerate(records):
+        fact = facts[i]
+        vendor_name, product_name = names(record.kind, fact.vendor_id, fact.product_id)
+        devices.append(
+            Device(
+                name=dev_names[i],
+                sys_name=record.sys_name,
+                kind=record.kind,
+                path=record.path,
+                parent=None if parent[i] is None else dev_names[parent[i]],  # type: ignore[index]
+                children=tuple(dev_names[c] for c in children[i]),
+                driver=record.driver,
+                iommu_group=group[i],
+                vendor_id=fact.vendor_id,
+                product_id=fact.product_id,
+                vendor_name=vendor_name,
+                product_name=product_name,
+                eligible=not reasons[i],
+                reasons=reasons[i],
+                pci=fact.pci,
+                usb=fact.usb,
+                scsi=fact.scsi,
+            ),
+        )
+    return Host(
+        devices=tuple(devices),
+        iommu_groups=_group_members(snapshot.groups, own, records, dev_names),
+        problems=tuple(problems),
+        sysfs=snapshot.root,
+        source=snapshot.source,
+    )
+
+
+def _group_members(
+    groups: Mapping[int, tuple[str, ...]],
+    own: Mapping[str, int],
+    records: list[DeviceRecord],
+    dev_names: list[str],
+) -> dict[int, tuple[str, ...]]:
+    """Group -> names of its PCI members in path order; every group the kernel lists."""
+    members: dict[int, list[str]] = {number: [] for number in groups}
+    for record, name in zip(records, dev_names, strict=True):
+        if record.kind == "pci" and record.sys_name in own:
+            members.setdefault(own[record.sys_name], []).append(name)
+    return {number: tuple(names) for number, names in members.items()}

@@ -1,0 +1,96 @@
+"""The live reader: libudev (through pyudev) enumerates, the path reader's helpers read.
+
+The only module that imports pyudev. libudev swallows read errors, so it
+cannot tell an unreadable attribute from a missing one (SPEC section 5 needs
+both), and it returns no symlink attribute but ``driver``: attribute files and
+the ``iommu_group``/``physfn`` links are read with the path reader's helpers,
+from the device directories libudev found.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Literal
+
+from . import _sysfs
+from ._records import DeviceRecord, Snapshot
+
+__all__ = ["UdevUnavailableError", "read"]
+
+
+class UdevUnavailableError(Exception):
+    """libudev could not be loaded; the caller falls back to the path reader."""
+
+
+def _context() -> Any:  # noqa: ANN401 - pyudev ships no type information
+    try:
+        import pyudev  # noqa: PLC0415 - loading libudev is the fallible part, keep it here
+
+        return pyudev.Context()
+    except (ImportError, OSError) as exc:
+        raise UdevUnavailableError(str(exc)) from exc
+
+
+def _relative(root: str, sys_path: str) -> str | None:
+    prefix = root.rstrip("/") + "/"
+    full = os.path.normpath(sys_path)
+    return full[len(prefix) :] if full.startswith(prefix) else None
+
+
+def _devices(context: Any, problems: list[str], **match: str) -> list[Any]:  # noqa: ANN401
+    try:
+        return list(context.list_devices(**match))
+    except OSError as exc:
+        problems.append(f"libudev: cannot enumerate {match}: {exc.strerror or exc}")
+        return []
+
+
+def read(root: str = "/sys") -> Snapshot:
+    """Enumerate the live host's nodes through libudev; raises UdevUnavailableError."""
+    context = _context()
+    root = _sysfs.check_root(root)
+    problems: list[str] = []
+    groups = _sysfs.read_groups(root, problems)
+    records: list[DeviceRecord] = []
+
+    for dev in _devices(context, problems, subsystem="pci"):
+        path = _relative(root, dev.sys_path)
+        if path is None:
+            continue
+        record = _sysfs.read_record(
+            root, "pci", dev.sys_name, path, problems, links=not groups, driver=dev.driver,
+        )
+        if record is not None:
+            records.append(record)
+
+    devices: list[tuple[str, str, str | None | Literal[False]]] = []
+    interfaces: list[tuple[str, str]] = []
+    for dev in _devices(context, problems, subsystem="usb"):
+        path = _relative(root, dev.sys_path)
+        if path is None:
+            continue
+        devtype = _sysfs.usb_devtype_or_guess(dev.sys_name, dev.device_type)
+        if devtype == "usb_device":
+            devices.append((dev.sys_name, path, dev.driver))
+        elif devtype == "usb_interface":
+            interfaces.append((dev.sys_name, path))
+    records.extend(_sysfs.usb_records(root, problems, devices, interfaces))
+
+    for dev in _devices(context, problems, subsystem="scsi_device"):
+        class_path = _relative(root, dev.sys_path)
+        if class_path is None:
+            continue
+        path = _sysfs.scsi_device_path(root, class_path)
+        record = _sysfs.read_record(
+            root, "scsi", os.path.basename(path), path, problems, links=False,
+        )
+        if record is not None:
+            records.append(record)
+
+    return Snapshot(
+        root=root,
+        source="udev",
+        records=tuple(records),
+        groups=groups,
+        problems=tuple(problems),
+    )
