@@ -9,8 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from pyfakefs.fake_filesystem_unittest import Patcher
@@ -18,6 +17,10 @@ from pyfakefs.fake_filesystem_unittest import Patcher
 import hostpassthru as hp
 from hostpassthru import _tree
 from hostpassthru.testing import load_recording, materialize
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
 
 #: path: scan(sysfs=...) on a real directory; pyfakefs: the same on a fake filesystem;
 #: udev: the live reader (pyudev) under umockdev-wrapper, which shows the tree as /sys.
@@ -96,4 +99,4 @@ def sysfs_tree(tmp_path: Path) -> Iterator[Callable[[str], str]]:
     def make(name: str) -> str:
         return materialize(load_recording(name), tmp_path / name)
 
-    yield make
+    return make

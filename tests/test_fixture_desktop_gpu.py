@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
 
 import hostpassthru as hp
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 FIXTURE = "desktop-gpu"
 
@@ -94,16 +97,19 @@ class TestDesktopGpu:
             gpu.pci and gpu.pci.revision,
             gpu.pci and gpu.pci.numa_node,
         )
-        assert hp.UsbInfo(
-            busnum=1,
-            devnum=1,
-            speed="480",
-            serial="0000:00:14.0",
-            manufacturer="Linux 5.5.0 xhci-hcd",
-            product="xHCI Host Controller",
-            device_class=9,
-            interface_classes=(9,),
-        ) == hub.usb
+        assert (
+            hp.UsbInfo(
+                busnum=1,
+                devnum=1,
+                speed="480",
+                serial="0000:00:14.0",
+                manufacturer="Linux 5.5.0 xhci-hcd",
+                product="xHCI Host Controller",
+                device_class=9,
+                interface_classes=(9,),
+            )
+            == hub.usb
+        )
 
     def test_no_problems(self, host: hp.Host) -> None:
         """A clean tree reads without problems."""

@@ -93,7 +93,10 @@ class IdsDatabase:
             return {}
 
     def __call__(
-        self, kind: str, vendor: int | None, product: int | None,
+        self,
+        kind: str,
+        vendor: int | None,
+        product: int | None,
     ) -> tuple[str | None, str | None]:
         """Names for a ``pci`` or ``usb_device`` node's ids; (None, None) otherwise."""
         if vendor is None or kind not in ("pci", "usb_device"):

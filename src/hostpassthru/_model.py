@@ -5,7 +5,6 @@ from __future__ import annotations
 import bisect
 import difflib
 import re
-from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -16,7 +15,7 @@ from ._records import KINDS, Kind
 from ._rules import affected
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
 
 __all__ = ["Device", "Host", "PciInfo", "ScsiInfo", "UsbInfo", "device_name"]
 
@@ -105,10 +104,17 @@ class Device:
     def description(self) -> str | None:
         """Vendor and product in words, as well as they are known."""
         if self.scsi is not None:
-            words = [w for w in (self.scsi.vendor, self.scsi.model) if w]
+            words = (self.scsi.vendor, self.scsi.model)
+        elif self.usb is not None:
+            # Root hubs and many devices are missing from usb.ids (or it is not
+            # installed); the device's own string descriptors are the next best.
+            words = (
+                self.vendor_name or self.usb.manufacturer,
+                self.product_name or self.usb.product,
+            )
         else:
-            words = [w for w in (self.vendor_name, self.product_name) if w]
-        return " ".join(words) or None
+            words = (self.vendor_name, self.product_name)
+        return " ".join(w for w in words if w) or None
 
 
 def _groups(value: Mapping[int, tuple[str, ...]]) -> Mapping[int, tuple[str, ...]]:
@@ -137,7 +143,8 @@ class Host:
     devices: tuple[Device, ...]
     #: Group number -> names of its PCI members, ordered by group and by path.
     iommu_groups: Mapping[int, tuple[str, ...]] = attrs.field(
-        factory=dict, converter=_groups,
+        factory=dict,
+        converter=_groups,
     )
     #: What could not be read, and why; one line each.
     problems: tuple[str, ...] = ()
@@ -212,7 +219,10 @@ class Host:
         return tuple(self.device(n) for n in self.iommu_groups.get(number, ()))
 
     def passthrough_devices(
-        self, cap: str | None = None, *, include_controllers: bool = False,
+        self,
+        cap: str | None = None,
+        *,
+        include_controllers: bool = False,
     ) -> tuple[Device, ...]:
         """The eligible nodes (SPEC section 3), ordered by path; *cap* keeps one kind.
 

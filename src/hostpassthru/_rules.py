@@ -21,7 +21,11 @@ _STAYING_BRIDGES = (0x0604, 0x0609)
 
 
 def own_reasons(
-    kind: Kind, *, class_code: int | None, driver: str | None, usb_class: int | None,
+    kind: Kind,
+    *,
+    class_code: int | None,
+    driver: str | None,
+    usb_class: int | None,
 ) -> tuple[str, ...]:
     """The reasons a node has on its own, before looking at its descendants."""
     reasons: list[str] = []

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import attrs
 
 from . import _sysfs, _udev
 from ._ids import IdsDatabase
-from ._model import Device, Host
 from ._tree import build
+
+if TYPE_CHECKING:
+    from ._model import Device, Host
 
 __all__ = ["affected_by", "passthrough_devices", "scan"]
 
@@ -38,7 +41,10 @@ def scan(sysfs: str | os.PathLike[str] | None = None) -> Host:
 
 
 def passthrough_devices(
-    cap: str | None = None, *, include_controllers: bool = False, host: Host | None = None,
+    cap: str | None = None,
+    *,
+    include_controllers: bool = False,
+    host: Host | None = None,
 ) -> tuple[Device, ...]:
     """The devices that can be passed through (SPEC section 3); scans this host if no *host*."""
     if host is None:

@@ -14,10 +14,10 @@ __all__ = [
     "Problems",
     "check_root",
     "read",
+    "read_attribute",
     "read_groups",
     "read_record",
     "relative_path",
-    "read_attribute",
     "scsi_device_path",
     "usb_devtype",
     "usb_devtype_or_guess",
@@ -61,9 +61,12 @@ def check_root(root: str) -> str:
     if not os.path.isdir(norm):
         why = "is not a directory" if os.path.lexists(norm) else "does not exist"
         raise SysfsNotFoundError(root, f"sysfs root {why}")
-    if not (os.path.isdir(os.path.join(norm, "devices")) or os.path.isdir(
-        os.path.join(norm, "bus"),
-    )):
+    if not (
+        os.path.isdir(os.path.join(norm, "devices"))
+        or os.path.isdir(
+            os.path.join(norm, "bus"),
+        )
+    ):
         raise SysfsNotFoundError(root, "not a sysfs tree (it has neither devices/ nor bus/)")
     return norm
 
@@ -134,7 +137,7 @@ def read_record(  # noqa: PLR0913 - one call per device, all of it needed
     problems: Problems,
     *,
     links: bool,
-    driver: str | None | Literal[False] = False,
+    driver: str | Literal[False] | None = False,
     interface_classes: tuple[str, ...] = (),
 ) -> DeviceRecord | None:
     """Read the record of one node at *path*; None if it vanished meanwhile.
@@ -153,11 +156,15 @@ def read_record(  # noqa: PLR0913 - one call per device, all of it needed
             missing = True
         except OSError as exc:
             problems.append(f"{sys_name}: {name}: unreadable ({_why(exc)})")
-    wanted = [name for name, want in (
-        ("driver", driver is False),
-        ("iommu_group", links),
-        ("physfn", kind == "pci"),
-    ) if want]
+    wanted = [
+        name
+        for name, want in (
+            ("driver", driver is False),
+            ("iommu_group", links),
+            ("physfn", kind == "pci"),
+        )
+        if want
+    ]
     found: dict[str, str] = {}
     for name in wanted:
         try:
@@ -228,7 +235,11 @@ def _read_pci(root: str, problems: Problems, links: bool) -> list[DeviceRecord]:
 
 
 def read_attribute(
-    root: str, sys_name: str, path: str, name: str, problems: Problems,
+    root: str,
+    sys_name: str,
+    path: str,
+    name: str,
+    problems: Problems,
 ) -> str | None:
     """One attribute file's text; None (and a problem if unreadable) when it cannot be read."""
     try:
@@ -251,7 +262,7 @@ def usb_devtype_or_guess(sys_name: str, devtype: str | None) -> str:
 def usb_records(
     root: str,
     problems: Problems,
-    devices: list[tuple[str, str, str | None | Literal[False]]],
+    devices: list[tuple[str, str, str | Literal[False] | None]],
     interfaces: list[tuple[str, str]],
 ) -> list[DeviceRecord]:
     """Records of USB *devices* (name, path, driver), with the classes of their *interfaces*."""
@@ -279,7 +290,7 @@ def usb_records(
 
 def _read_usb(root: str, problems: Problems) -> list[DeviceRecord]:
     bus = f"{root}/bus/usb/devices"
-    devices: list[tuple[str, str, str | None | Literal[False]]] = []
+    devices: list[tuple[str, str, str | Literal[False] | None]] = []
     interfaces: list[tuple[str, str]] = []
     for name in _listdir(bus, problems, "bus/usb/devices"):
         path = relative_path(root, f"{bus}/{name}")

@@ -45,25 +45,28 @@ def _devices(context: Any, problems: list[str], **match: str) -> list[Any]:  # n
         return []
 
 
-def read(root: str = "/sys") -> Snapshot:
-    """Enumerate the live host's nodes through libudev; raises UdevUnavailableError."""
-    context = _context()
-    root = _sysfs.check_root(root)
-    problems: list[str] = []
-    groups = _sysfs.read_groups(root, problems)
-    records: list[DeviceRecord] = []
-
+def _pci(context: Any, root: str, problems: list[str], links: bool) -> list[DeviceRecord]:  # noqa: ANN401
+    records = []
     for dev in _devices(context, problems, subsystem="pci"):
         path = _relative(root, dev.sys_path)
         if path is None:
             continue
         record = _sysfs.read_record(
-            root, "pci", dev.sys_name, path, problems, links=not groups, driver=dev.driver,
+            root,
+            "pci",
+            dev.sys_name,
+            path,
+            problems,
+            links=links,
+            driver=dev.driver,
         )
         if record is not None:
             records.append(record)
+    return records
 
-    devices: list[tuple[str, str, str | None | Literal[False]]] = []
+
+def _usb(context: Any, root: str, problems: list[str]) -> list[DeviceRecord]:  # noqa: ANN401
+    devices: list[tuple[str, str, str | Literal[False] | None]] = []
     interfaces: list[tuple[str, str]] = []
     for dev in _devices(context, problems, subsystem="usb"):
         path = _relative(root, dev.sys_path)
@@ -74,19 +77,42 @@ def read(root: str = "/sys") -> Snapshot:
             devices.append((dev.sys_name, path, dev.driver))
         elif devtype == "usb_interface":
             interfaces.append((dev.sys_name, path))
-    records.extend(_sysfs.usb_records(root, problems, devices, interfaces))
+    return _sysfs.usb_records(root, problems, devices, interfaces)
 
+
+def _scsi(context: Any, root: str, problems: list[str]) -> list[DeviceRecord]:  # noqa: ANN401
+    records = []
+    # The class devices, as SPEC section 1 says; their parent directory chain leads
+    # to the SCSI device itself, which the class entry's "device" link names.
     for dev in _devices(context, problems, subsystem="scsi_device"):
         class_path = _relative(root, dev.sys_path)
         if class_path is None:
             continue
         path = _sysfs.scsi_device_path(root, class_path)
         record = _sysfs.read_record(
-            root, "scsi", os.path.basename(path), path, problems, links=False,
+            root,
+            "scsi",
+            os.path.basename(path),
+            path,
+            problems,
+            links=False,
         )
         if record is not None:
             records.append(record)
+    return records
 
+
+def read(root: str = "/sys") -> Snapshot:
+    """Enumerate the live host's nodes through libudev; raises UdevUnavailableError."""
+    context = _context()
+    root = _sysfs.check_root(root)
+    problems: list[str] = []
+    groups = _sysfs.read_groups(root, problems)
+    records = [
+        *_pci(context, root, problems, links=not groups),
+        *_usb(context, root, problems),
+        *_scsi(context, root, problems),
+    ]
     return Snapshot(
         root=root,
         source="udev",

@@ -1,11 +1,11 @@
-"""Fake hosts for tests: recordings in umockdev's format, materialised as sysfs trees.
+r"""Fake hosts for tests: recordings in umockdev's format, materialised as sysfs trees.
 
 A recording is what ``umockdev-record`` writes: one block per device, blank
 lines between blocks, each line a letter, a colon and a space::
 
     P: /devices/pci0000:00/0000:00:1f.2      the device directory, under /sys
     E: SUBSYSTEM=pci                         a uevent property
-    A: class=0x010601\\n                      an attribute file (C escapes)
+    A: class=0x010601\n                      an attribute file (C escapes)
     H: config=8680022a...                    a binary attribute file, in hex
     L: driver=../../../bus/pci/drivers/ahci  a symlink in the device directory
 
@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -43,12 +44,40 @@ __all__ = [
 ]
 
 #: Subsystems that are buses (``bus/X/devices``); every other one is a class (``class/X``).
-BUSES = frozenset({
-    "acpi", "auxiliary", "cpu", "cxl", "event_source", "gpio", "hid", "i2c", "mdio_bus",
-    "mei", "memory", "mmc", "nd", "node", "nvmem", "pci", "pci_express", "platform", "pnp",
-    "scsi", "sdio", "serial", "serio", "spi", "thunderbolt", "usb", "vdpa", "virtio",
-    "workqueue", "xen",
-})
+BUSES = frozenset(
+    {
+        "acpi",
+        "auxiliary",
+        "cpu",
+        "cxl",
+        "event_source",
+        "gpio",
+        "hid",
+        "i2c",
+        "mdio_bus",
+        "mei",
+        "memory",
+        "mmc",
+        "nd",
+        "node",
+        "nvmem",
+        "pci",
+        "pci_express",
+        "platform",
+        "pnp",
+        "scsi",
+        "sdio",
+        "serial",
+        "serio",
+        "spi",
+        "thunderbolt",
+        "usb",
+        "vdpa",
+        "virtio",
+        "workqueue",
+        "xen",
+    }
+)
 
 _SUFFIX = ".umockdev"
 _ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
@@ -100,8 +129,10 @@ def _unescape(text: str) -> str:
         nxt = text[i + 1]
         if nxt in "01234567":
             digits = nxt
-            while len(digits) < 3 and i + 1 + len(digits) < len(text) and (
-                text[i + 1 + len(digits)] in "01234567"
+            while (
+                len(digits) < 3
+                and i + 1 + len(digits) < len(text)
+                and (text[i + 1 + len(digits)] in "01234567")
             ):
                 digits += text[i + 1 + len(digits)]
             out.append(chr(int(digits, 8)))
@@ -112,61 +143,74 @@ def _unescape(text: str) -> str:
     return "".join(out)
 
 
-def parse_recording(text: str, source: str = "<string>") -> Recording:
-    """Parse a recording's text; raises FixtureError naming the line that is wrong."""
-    devices: list[RecordedDevice] = []
-    current: dict[str, list[tuple[str, object]]] | None = None
-    path = ""
+_LINE_TYPES = ("P", "E", "A", "H", "L", "N", "S")
 
-    def close() -> None:
-        if current is not None:
-            devices.append(
+
+@attrs.define
+class _Parser:
+    source: str
+    devices: list[RecordedDevice] = attrs.Factory(list)
+    path: str | None = None
+    lines: dict[str, list[tuple[str, Any]]] = attrs.Factory(dict)
+
+    def close(self) -> None:
+        if self.path is not None:
+            self.devices.append(
                 RecordedDevice(
-                    path=path,
-                    properties=tuple(current["E"]),  # type: ignore[arg-type]
-                    attributes=tuple(current["A"]),  # type: ignore[arg-type]
-                    binary_attributes=tuple(current["H"]),  # type: ignore[arg-type]
-                    links=tuple(current["L"]),  # type: ignore[arg-type]
+                    path=self.path,
+                    properties=tuple(self.lines["E"]),
+                    attributes=tuple(self.lines["A"]),
+                    binary_attributes=tuple(self.lines["H"]),
+                    links=tuple(self.lines["L"]),
                 ),
             )
 
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.rstrip("\r")
-        if not line.strip() or line.startswith("#"):
-            continue
+    def error(self, number: int, why: str) -> FixtureError:
+        return FixtureError(self.source, number, why)
+
+    def line(self, number: int, line: str) -> None:
         tag, sep, rest = line.partition(": ")
-        if not sep or len(tag) != 1:
-            if line in ("P:", "E:", "A:", "H:", "L:", "N:", "S:"):
-                tag, rest = line[0], ""
-            else:
-                raise FixtureError(source, number, f"not a recording line: {line!r}")
+        if not sep and line[:1] in _LINE_TYPES and line[1:] == ":":
+            tag, rest = line[0], ""
+        elif not sep or tag not in _LINE_TYPES:
+            raise self.error(number, f"not a recording line: {line!r}")
         if tag == "P":
-            close()
+            self.close()
             if not rest.startswith("/devices/") or ".." in rest.split("/"):
-                raise FixtureError(source, number, f"P: wants a path under /devices, not {rest!r}")
-            path = rest.rstrip("/")
-            current = {"E": [], "A": [], "H": [], "L": []}
-            continue
-        if tag in ("N", "S"):
-            continue
-        if tag not in ("E", "A", "H", "L"):
-            raise FixtureError(source, number, f"unknown line type {tag!r}")
-        if current is None:
-            raise FixtureError(source, number, "a device line before the first P: line")
+                raise self.error(number, f"P: wants a path under /devices, not {rest!r}")
+            self.path = rest.rstrip("/")
+            self.lines = {"E": [], "A": [], "H": [], "L": []}
+            return
+        if tag in ("N", "S"):  # device nodes and their symlinks: not needed here
+            return
+        if self.path is None:
+            raise self.error(number, "a device line before the first P: line")
+        self.entry(number, tag, rest)
+
+    def entry(self, number: int, tag: str, rest: str) -> None:
         key, eq, value = rest.partition("=")
         if not eq or not key or key.startswith("/") or ".." in key.split("/"):
-            raise FixtureError(source, number, f"want NAME=VALUE, not {rest!r}")
+            raise self.error(number, f"want NAME=VALUE, not {rest!r}")
         if tag == "A":
-            current["A"].append((key, _unescape(value)))
+            self.lines["A"].append((key, _unescape(value)))
         elif tag == "H":
             try:
-                current["H"].append((key, bytes.fromhex(value)))
+                self.lines["H"].append((key, bytes.fromhex(value)))
             except ValueError:
-                raise FixtureError(source, number, f"H: {key} is not hex") from None
+                raise self.error(number, f"H: {key} is not hex") from None
         else:
-            current[tag].append((key, value))
-    close()
-    return Recording(source=source, devices=tuple(devices))
+            self.lines[tag].append((key, value))
+
+
+def parse_recording(text: str, source: str = "<string>") -> Recording:
+    """Parse a recording's text; raises FixtureError naming the line that is wrong."""
+    parser = _Parser(source)
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.rstrip("\r")
+        if line.strip() and not line.startswith("#"):
+            parser.line(number, line)
+    parser.close()
+    return Recording(source=source, devices=tuple(parser.devices))
 
 
 def _fixtures_dir() -> Path:
@@ -198,8 +242,12 @@ def fixture_path(name: str) -> Path:
 def load_recording(source: str | os.PathLike[str]) -> Recording:
     """Parse a shipped fixture by name, or a recording file by path."""
     text_source = os.fspath(source)
-    if os.sep not in text_source and not text_source.endswith(_SUFFIX) and not os.path.exists(
-        text_source,
+    if (
+        os.sep not in text_source
+        and not text_source.endswith(_SUFFIX)
+        and not os.path.exists(
+            text_source,
+        )
     ):
         path = fixture_path(text_source)
     else:

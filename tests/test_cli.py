@@ -1,0 +1,197 @@
+"""The command line, through main(argv) and through a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+import pytest
+
+from hostpassthru import _scan
+from hostpassthru._cli import main
+from hostpassthru._ids import IdsDatabase
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+LIST_DESKTOP = """\
+NAME              KIND  GROUP  DRIVER         ID         DESCRIPTION
+pci_0000_01_00_0  pci   1      nouveau        10de:1b81  NVIDIA Corporation GP104 [GeForce GTX 1070]
+pci_0000_01_00_1  pci   1      snd_hda_intel  10de:10f0  NVIDIA Corporation
+pci_0000_00_14_0  pci   4      xhci_hcd       8086:a36d  -
+pci_0000_02_00_0  pci   8      nvme           144d:a808  -
+"""
+
+PCI_IDS = "10de  NVIDIA Corporation\n\t1b81  GP104 [GeForce GTX 1070]\n"
+
+
+@pytest.fixture(autouse=True)
+def names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tiny pci.ids, so that descriptions do not depend on what this machine has."""
+    ids = tmp_path / "ids"
+    ids.mkdir()
+    (ids / "pci.ids").write_text(PCI_IDS)
+    monkeypatch.setattr(_scan, "_NAMES", IdsDatabase((str(ids),)))
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """main(argv) with its exit code, stdout and stderr."""
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+class TestList:
+    """hostpassthru list."""
+
+    def test_table(
+        self,
+        sysfs_tree: Callable[[str], str],
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """An aligned table of the passthrough devices."""
+        root = sysfs_tree("desktop-gpu")
+        assert (0, LIST_DESKTOP, "") == run(["list", "--sysfs", root], capsys)
+
+    def test_all_shows_reasons(
+        self,
+        sysfs_tree: Callable[[str], str],
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """--all lists every node with a REASONS column."""
+        code, out, _ = run(["--sysfs", sysfs_tree("desktop-gpu"), "list", "--all"], capsys)
+        rows = {line.split()[0]: line.split()[5] for line in out.splitlines()[1:]}
+        assert (0, "bridge,pcie_port,has_passthrough_children", "usb_hub", "-") == (
+            code,
+            rows["pci_0000_00_01_0"],
+            rows["usb_usb1"],
+            rows["pci_0000_01_00_0"],
+        )
+
+    def test_json(
+        self,
+        sysfs_tree: Callable[[str], str],
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """--json prints one document with a schema number and the SPEC's field names."""
+        code, out, _ = run(
+            ["list", "--json", "--cap", "pci", "--sysfs", sysfs_tree("desktop-gpu")], capsys
+        )
+        doc = json.loads(out)
+        gpu = doc["devices"][0]
+        assert (0, 1, True, [], 4) == (
+            code,
+            doc["schema"],
+            doc["iommu_enabled"],
+            doc["problems"],
+            len(doc["devices"]),
+        )
+        assert {
+            "name": "pci_0000_01_00_0",
+            "sys_name": "0000:01:00.0",
+            "kind": "pci",
+            "parent": "pci_0000_00_01_0",
+            "children": [],
+            "driver": "nouveau",
+            "iommu_group": 1,
+            "vendor_id": 0x10DE,
+            "product_id": 0x1B81,
+            "eligible": True,
+            "reasons": [],
+            "usb": None,
+            "scsi": None,
+        } == {
+            k: gpu[k]
+            for k in (
+                "name",
+                "sys_name",
+                "kind",
+                "parent",
+                "children",
+                "driver",
+                "iommu_group",
+                "vendor_id",
+                "product_id",
+                "eligible",
+                "reasons",
+                "usb",
+                "scsi",
+            )
+        }
+        assert {
+            "class_code": 0x030000,
+            "subsystem_vendor_id": 0x3842,
+            "subsystem_product_id": 0x6173,
+            "revision": 0xA1,
+            "numa_node": None,
+            "physfn": None,
+        } == gpu["pci"]
+
+
+class TestErrors:
+    """User mistakes give one line on stderr and a non-zero exit, never a traceback."""
+
+    def test_missing_sysfs(self, capsys: pytest.CaptureFixture[str], tmp_path: object) -> None:
+        """A sysfs root that does not exist: exit 1, one line naming it."""
+        code, out, err = run(["list", "--sysfs", f"{tmp_path}/nope"], capsys)
+        assert (1, "", f"hostpassthru: {tmp_path}/nope: sysfs root does not exist\n") == (
+            code,
+            out,
+            err,
+        )
+
+    def test_bad_cap_is_usage_error(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """An unknown --cap is a usage error, exit 2."""
+        with pytest.raises(SystemExit) as info:
+            main(["list", "--cap", "usb"])
+        assert 2 == info.value.code
+        assert "invalid choice" in capsys.readouterr().err
+
+
+class TestSubprocess:
+    """The installed command and python -m."""
+
+    def test_module_runs(self, sysfs_tree: Callable[[str], str]) -> None:
+        """Python -m hostpassthru list prints the table."""
+        done = subprocess.run(
+            [sys.executable, "-m", "hostpassthru", "list", "--sysfs", sysfs_tree("desktop-gpu")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert (0, "NAME", "") == (done.returncode, done.stdout.split()[0], done.stderr)
+
+    def test_version(self) -> None:
+        """--version prints the package version."""
+        done = subprocess.run(
+            [sys.executable, "-m", "hostpassthru", "--version"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert (0, True) == (done.returncode, done.stdout.startswith("hostpassthru "))
+
+    def test_broken_pipe_is_quiet(self, sysfs_tree: Callable[[str], str]) -> None:
+        """Output to a closed pipe ends quietly."""
+        root = sysfs_tree("desktop-gpu")
+        done = subprocess.run(  # noqa: S602 - the pipe to head is the point of the test
+            f"{sys.executable} -m hostpassthru list --all --sysfs {root} | head -c 1",
+            shell=True,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert ("N", "") == (done.stdout, done.stderr)
+
+    def test_bad_root_no_traceback(self, tmp_path: object) -> None:
+        """A non-sysfs directory gives one stderr line and exit 1."""
+        done = subprocess.run(
+            [sys.executable, "-m", "hostpassthru", "list", "--sysfs", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert (1, 1, "") == (done.returncode, len(done.stderr.splitlines()), done.stdout)
