@@ -38,6 +38,8 @@ sys.stdout.write(base64.b64encode(pickle.dumps(_udev.read("/sys"))).decode())
 def scan_under_umockdev(top: str) -> hp.Host:
     """Run the live reader under umockdev-wrapper on ``TOP/sys``; build the Host here."""
     if UMOCKDEV is None:
+        if os.environ.get("HOSTPASSTHRU_REQUIRE_UMOCKDEV"):
+            pytest.fail("HOSTPASSTHRU_REQUIRE_UMOCKDEV is set but umockdev-wrapper is missing")
         pytest.skip("umockdev-wrapper not installed (Debian package umockdev); .ci/run installs it")
     env = {**os.environ, "UMOCKDEV_DIR": top}
     done = subprocess.run(
