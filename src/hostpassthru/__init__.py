@@ -14,10 +14,17 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from ._errors import DeviceNotFoundError, FixtureError, HostpassthruError, SysfsNotFoundError
+from ._explain import Affected, GroupVerdict, class_name
 from ._model import Device, Host, PciInfo, ScsiInfo, UsbInfo
 from ._records import KINDS, Kind
 from ._rules import REASONS
-from ._scan import affected_by, passthrough_devices, scan
+from ._scan import (
+    affected_by,
+    explain_affected,
+    group_verdicts,
+    passthrough_devices,
+    scan,
+)
 
 try:
     __version__ = version("hostpassthru")
@@ -27,9 +34,11 @@ except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
 __all__ = [
     "KINDS",
     "REASONS",
+    "Affected",
     "Device",
     "DeviceNotFoundError",
     "FixtureError",
+    "GroupVerdict",
     "Host",
     "HostpassthruError",
     "Kind",
@@ -39,6 +48,9 @@ __all__ = [
     "UsbInfo",
     "__version__",
     "affected_by",
+    "class_name",
+    "explain_affected",
+    "group_verdicts",
     "passthrough_devices",
     "scan",
 ]

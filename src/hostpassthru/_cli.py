@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._errors import HostpassthruError
+from ._explain import Affected, GroupVerdict, class_name
 from ._records import KINDS
-from ._scan import scan
+from ._scan import explain_affected, group_verdicts, scan
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -27,7 +28,10 @@ _EPILOG = """\
 examples:
   hostpassthru list                       what this host can pass through
   hostpassthru list --all                 every device, with why the others cannot
-  hostpassthru list --cap usb_device      USB devices only
+  hostpassthru tree                       the host as one tree
+  hostpassthru show 0000:01:00.0          every fact about one device
+  hostpassthru affected pci_0000_01_00_0  what leaves the host with it, and why
+  hostpassthru groups                     the IOMMU groups, each with a verdict
   hostpassthru --sysfs /tmp/capture/sys list --json
 """
 
@@ -95,6 +99,245 @@ def _cmd_list(args: argparse.Namespace, host: Host) -> int:
     return 0
 
 
+class _Style:
+    """Colour and line drawing for a terminal; plain text for pipes and files."""
+
+    def __init__(self) -> None:
+        tty = sys.stdout.isatty()
+        self.colour = tty and "NO_COLOR" not in os.environ
+        encoding = (sys.stdout.encoding or "").lower().replace("-", "")
+        self.unicode = tty and encoding == "utf8"
+
+    def paint(self, text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.colour else text
+
+    def mark(self, dev: Device) -> str:
+        if dev.eligible:
+            return self.paint("[passthrough]", "32")
+        return self.paint("(" + ", ".join(dev.reasons) + ")", "2")
+
+
+def _group(dev: Device) -> str:
+    return "-" if dev.iommu_group is None else str(dev.iommu_group)
+
+
+def _line(dev: Device, style: _Style) -> str:
+    parts = [dev.sys_name, dev.description or class_name(dev), f"[{dev.driver or 'no driver'}]"]
+    if dev.iommu_group is not None:
+        parts.append(f"group {dev.iommu_group}")
+    parts.append(style.mark(dev))
+    return "  ".join(parts)
+
+
+def _tree_dict(host: Host, dev: Device) -> dict[str, Any]:
+    return {
+        **{k: getattr(dev, k) for k in ("name", "sys_name", "kind", "driver", "iommu_group")},
+        "description": dev.description,
+        "eligible": dev.eligible,
+        "reasons": list(dev.reasons),
+        "children": [_tree_dict(host, c) for c in host.children(dev)],
+    }
+
+
+def _cmd_tree(args: argparse.Namespace, host: Host) -> int:
+    roots = [d for d in host.devices if d.parent is None]
+    if args.json:
+        _print_json(
+            {
+                "iommu_enabled": host.iommu_enabled,
+                "tree": [_tree_dict(host, d) for d in roots],
+                "problems": list(host.problems),
+            }
+        )
+        return 0
+    style = _Style()
+    tee, last, bar = ("├── ", "└── ", "│   ") if style.unicode else ("|-- ", "`-- ", "|   ")
+    lines: list[str] = []
+
+    def walk(dev: Device, prefix: str, is_last: bool, top: bool) -> None:
+        lines.append(("" if top else prefix + (last if is_last else tee)) + _line(dev, style))
+        kids = host.children(dev)
+        below = "" if top else prefix + ("    " if is_last else bar)
+        for i, kid in enumerate(kids):
+            walk(kid, below, i == len(kids) - 1, top=False)
+
+    for root in roots:
+        walk(root, "", is_last=True, top=True)
+    print("\n".join(lines) if lines else "no devices")
+    _warn_problems(host)
+    return 0
+
+
+def _affected_dicts(host: Host, dev: Device) -> list[dict[str, Any]]:
+    return [
+        {"name": a.device.name, "why": a.why, "via": a.via}
+        for a in explain_affected(dev, host=host)
+    ]
+
+
+def _why(item: Affected) -> str:
+    if item.why == "iommu_group":
+        return f"same IOMMU group as {item.via}"
+    return f"beneath {item.via}"
+
+
+def _cmd_affected(args: argparse.Namespace, host: Host) -> int:
+    dev = host.device(args.device)
+    if args.json:
+        _print_json({"device": dev.name, "affected": _affected_dicts(host, dev)})
+        return 0
+    rows: list[tuple[str, ...]] = [
+        (a.device.name, _why(a)) for a in explain_affected(dev, host=host)
+    ]
+    if rows:
+        print(_table(rows))
+    else:
+        print(f"nothing else leaves the host with {dev.name}")
+    _warn_problems(host)
+    return 0
+
+
+def _facts(dev: Device) -> list[tuple[str, str]]:
+    def text(value: object) -> str:
+        if value is None or value == ():
+            return "-"
+        if isinstance(value, tuple):
+            return ", ".join(str(v) for v in value)
+        return str(value)
+
+    facts = [
+        ("name", dev.name),
+        ("kernel name", dev.sys_name),
+        ("kind", dev.kind),
+        ("what", class_name(dev)),
+        ("description", text(dev.description)),
+        ("id", _id(dev)),
+        ("driver", text(dev.driver)),
+        ("path", dev.path),
+        ("parent", text(dev.parent)),
+        ("children", text(dev.children)),
+        ("iommu group", text(dev.iommu_group)),
+        ("eligible", "yes" if dev.eligible else "no: " + ", ".join(dev.reasons)),
+    ]
+    if dev.pci is not None:
+        p = dev.pci
+        facts += [
+            ("class", "-" if p.class_code is None else f"0x{p.class_code:06x}"),
+            (
+                "subsystem",
+                "-"
+                if p.subsystem_vendor_id is None or p.subsystem_product_id is None
+                else f"{p.subsystem_vendor_id:04x}:{p.subsystem_product_id:04x}",
+            ),
+            ("revision", "-" if p.revision is None else f"0x{p.revision:02x}"),
+            ("numa node", text(p.numa_node)),
+            ("sr-iov pf", text(p.physfn)),
+        ]
+    if dev.usb is not None:
+        u = dev.usb
+        facts += [
+            ("bus/device", f"{text(u.busnum)}/{text(u.devnum)}"),
+            ("speed", "-" if u.speed is None else f"{u.speed} Mbit/s"),
+            ("serial", text(u.serial)),
+            ("manufacturer", text(u.manufacturer)),
+            ("product", text(u.product)),
+            ("device class", "-" if u.device_class is None else f"{u.device_class:02x}"),
+            ("interfaces", text(tuple(f"{c:02x}" for c in u.interface_classes))),
+        ]
+    if dev.scsi is not None:
+        c = dev.scsi
+        facts += [
+            ("h:c:t:l", "-" if c.hctl is None else ":".join(map(str, c.hctl))),
+            ("type", text(c.type)),
+            ("vendor", text(c.vendor)),
+            ("model", text(c.model)),
+            ("block device", text(c.block)),
+            ("generic", text(c.generic)),
+        ]
+    return facts
+
+
+def _cmd_show(args: argparse.Namespace, host: Host) -> int:
+    dev = host.device(args.device)
+    group = next(
+        (v for v in group_verdicts(host=host) if dev.kind == "pci" and v.number == dev.iommu_group),
+        None,
+    )
+    if args.json:
+        _print_json(
+            {
+                "device": device_dict(dev),
+                "group": None if group is None else _verdict_dict(group),
+                "affected": _affected_dicts(host, dev),
+            }
+        )
+        return 0
+    rows: list[tuple[str, ...]] = [(f"{k}:", v) for k, v in _facts(dev)]
+    if group is not None:
+        rows.append(
+            (
+                "group members:",
+                ", ".join(
+                    [m.name for m in group.going] + [f"{m.name} (stays)" for m in group.staying]
+                ),
+            )
+        )
+        rows.append(("group verdict:", group.verdict))
+    goes = explain_affected(dev, host=host)
+    rows.append(("goes with it:", ", ".join(f"{a.device.name} ({_why(a)})" for a in goes) or "-"))
+    print(_table(rows))
+    _warn_problems(host)
+    return 0
+
+
+def _verdict_dict(v: GroupVerdict) -> dict[str, Any]:
+    return {
+        "number": v.number,
+        "members": [m.name for m in (*v.going, *v.staying)],
+        "going": [m.name for m in v.going],
+        "staying": [m.name for m in v.staying],
+        "verdict": v.verdict,
+    }
+
+
+IOMMU_OFF = (
+    "no IOMMU groups: the IOMMU is off or absent. Turn it on in the firmware (Intel VT-d, "
+    "AMD-Vi/IOMMU) and on the kernel command line (intel_iommu=on for Intel; AMD's is on "
+    "by default, else amd_iommu=on), then reboot."
+)
+
+
+def _cmd_groups(args: argparse.Namespace, host: Host) -> int:
+    verdicts = group_verdicts(host=host)
+    if args.json:
+        _print_json(
+            {
+                "iommu_enabled": host.iommu_enabled,
+                "groups": [_verdict_dict(v) for v in verdicts],
+                "problems": list(host.problems),
+            }
+        )
+        return 0
+    if not verdicts:
+        print(IOMMU_OFF)
+        _warn_problems(host)
+        return 0
+    style = _Style()
+    blocks = []
+    for v in verdicts:
+        lines = [style.paint(f"group {v.number}", "1") + f": {v.verdict}"]
+        for m in host.group(v.number):
+            stays = "  (stays with the host)" if m in v.staying else ""
+            lines.append(
+                f"  {m.sys_name}  {m.description or class_name(m)}  "
+                f"[{m.driver or 'no driver'}]{stays}"
+            )
+        blocks.append("\n".join(lines))
+    print("\n\n".join(blocks))
+    _warn_problems(host)
+    return 0
+
+
 def _warn_problems(host: Host) -> None:
     for line in host.problems:
         print(f"hostpassthru: warning: {line}", file=sys.stderr)
@@ -155,6 +398,33 @@ def _parser() -> argparse.ArgumentParser:
         help="every device, with the reasons of those that cannot go",
     )
     p_list.set_defaults(run=_cmd_list)
+
+    def command(name: str, helptext: str, example: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            parents=[common],
+            help=helptext,
+            description=helptext[0].upper() + helptext[1:] + ".",
+            epilog=f"example:\n  {example}\n",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    command(
+        "tree", "the whole host as one tree, with marks and reasons", "hostpassthru tree"
+    ).set_defaults(run=_cmd_tree)
+    p_show = command("show", "every fact about one device", "hostpassthru show 0000:01:00.0")
+    p_show.add_argument("device", help="a name (pci_0000_01_00_0) or kernel name (0000:01:00.0)")
+    p_show.set_defaults(run=_cmd_show)
+    p_aff = command(
+        "affected",
+        "what leaves the host with DEVICE, and why",
+        "hostpassthru affected pci_0000_01_00_0",
+    )
+    p_aff.add_argument("device", help="a name (pci_0000_01_00_0) or kernel name (0000:01:00.0)")
+    p_aff.set_defaults(run=_cmd_affected)
+    command(
+        "groups", "every IOMMU group with its members and a verdict", "hostpassthru groups"
+    ).set_defaults(run=_cmd_groups)
     return parser
 
 

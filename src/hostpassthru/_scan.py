@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from . import _sysfs, _udev
+from . import _explain, _sysfs, _udev
 from ._ids import IdsDatabase
 from ._tree import build
 
 if TYPE_CHECKING:
     from ._model import Device, Host
 
-__all__ = ["affected_by", "passthrough_devices", "scan"]
+__all__ = ["affected_by", "explain_affected", "group_verdicts", "passthrough_devices", "scan"]
 
 _NAMES = IdsDatabase()
 _LIVE_ROOT = "/sys"
@@ -60,3 +60,21 @@ def affected_by(dev: Device | str, *, host: Host | None = None) -> tuple[Device,
     if host is None:
         host = scan()
     return host.affected_by(dev)
+
+
+def explain_affected(
+    dev: Device | str,
+    *,
+    host: Host | None = None,
+) -> tuple[_explain.Affected, ...]:
+    """``affected_by(dev)``, each device with why it goes: same IOMMU group, or beneath."""
+    if host is None:
+        host = scan()
+    return _explain.explain_affected(host, host.device(dev))
+
+
+def group_verdicts(*, host: Host | None = None) -> tuple[_explain.GroupVerdict, ...]:
+    """Every IOMMU group with what goes if any member is passed, and a verdict in words."""
+    if host is None:
+        host = scan()
+    return tuple(_explain.group_verdict(host, n) for n in host.iommu_groups)
