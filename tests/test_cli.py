@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from typing import TYPE_CHECKING
@@ -195,3 +196,170 @@ class TestSubprocess:
             check=False,
         )
         assert (1, 1, "") == (done.returncode, len(done.stderr.splitlines()), done.stdout)
+
+
+TREE_DESKTOP = """\
+0000:00:00.0  host bridge  [skl_uncore]  group 0  (bridge)
+0000:00:01.0  PCI bridge  [pcieport]  group 1  (bridge, pcie_port, has_passthrough_children)
+|-- 0000:01:00.0  NVIDIA Corporation GP104 [GeForce GTX 1070]  [nouveau]  group 1  [passthrough]
+`-- 0000:01:00.1  NVIDIA Corporation  [snd_hda_intel]  group 1  [passthrough]
+0000:00:14.0  USB controller  [xhci_hcd]  group 4  [passthrough]
+|-- usb1  Linux 5.5.0 xhci-hcd xHCI Host Controller  [usb]  group 4  (usb_hub)
+`-- usb2  Linux 5.5.0 xhci-hcd xHCI Host Controller  [usb]  group 4  (usb_hub)
+0000:00:1b.0  PCI bridge  [pcieport]  group 7  (bridge, pcie_port, has_passthrough_children)
+`-- 0000:02:00.0  NVMe controller  [nvme]  group 8  [passthrough]
+"""
+
+GROUPS_DESKTOP = """\
+group 0: host bridge: alone in its group, not passed (bridge)
+  0000:00:00.0  host bridge  [skl_uncore]
+
+group 1: GPU with its audio function: pass both
+  0000:00:01.0  PCI bridge  [pcieport]  (stays with the host)
+  0000:01:00.0  NVIDIA Corporation GP104 [GeForce GTX 1070]  [nouveau]
+  0000:01:00.1  NVIDIA Corporation  [snd_hda_intel]
+
+group 4: USB controller: passes alone
+  0000:00:14.0  USB controller  [xhci_hcd]
+
+group 7: bridges and ports only: nothing to pass
+  0000:00:1b.0  PCI bridge  [pcieport]  (stays with the host)
+
+group 8: NVMe controller: passes alone
+  0000:02:00.0  NVMe controller  [nvme]
+"""
+
+
+class TestTreeAndGroups:
+    """hostpassthru tree and groups, written out by hand."""
+
+    def test_tree(
+        self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The host as one ASCII tree when stdout is not a terminal."""
+        assert (0, TREE_DESKTOP, "") == run(["tree", "--sysfs", sysfs_tree("desktop-gpu")], capsys)
+
+    def test_groups(
+        self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Each group with its members and a verdict."""
+        assert (0, GROUPS_DESKTOP, "") == run(
+            ["groups", "--sysfs", sysfs_tree("desktop-gpu")], capsys
+        )
+
+    def test_groups_iommu_off(self, fs: object, capsys: pytest.CaptureFixture[str]) -> None:
+        """Without groups, say the IOMMU is off and how to turn it on."""
+        del fs
+        os.makedirs("/off/sys/devices")
+        code, out, _ = run(["groups", "--sysfs", "/off/sys"], capsys)
+        assert (0, True, True) == (code, "intel_iommu=on" in out, out.startswith("no IOMMU groups"))
+
+    def test_tree_json(
+        self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The tree as nested JSON."""
+        code, out, _ = run(["tree", "--json", "--sysfs", sysfs_tree("desktop-gpu")], capsys)
+        doc = json.loads(out)
+        assert (0, 1, 4, ["pci_0000_01_00_0", "pci_0000_01_00_1"]) == (
+            code,
+            doc["schema"],
+            len(doc["tree"]),
+            [c["name"] for c in doc["tree"][1]["children"]],
+        )
+
+    def test_groups_json(
+        self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Groups as JSON: members, what goes, what stays, the verdict."""
+        code, out, _ = run(["groups", "--json", "--sysfs", sysfs_tree("desktop-gpu")], capsys)
+        group = json.loads(out)["groups"][1]
+        assert (
+            0,
+            {
+                "number": 1,
+                "members": ["pci_0000_00_01_0", "pci_0000_01_00_0", "pci_0000_01_00_1"],
+                "going": ["pci_0000_01_00_0", "pci_0000_01_00_1"],
+                "staying": ["pci_0000_00_01_0"],
+                "verdict": "GPU with its audio function: pass both",
+            },
+        ) == (code, group)
+
+
+class TestShowAndAffected:
+    """hostpassthru show and affected."""
+
+    def test_affected(
+        self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """One device per line, with why it goes."""
+        root = sysfs_tree("desktop-gpu")
+        assert [
+            (0, "pci_0000_01_00_1  same IOMMU group as pci_0000_01_00_0\n", ""),
+            (0, "usb_usb1  beneath pci_0000_00_14_0\nusb_usb2  beneath pci_0000_00_14_0\n", ""),
+            (0, "nothing else leaves the host with usb_usb1\n", ""),
+        ] == [
+            run(["affected", "pci_0000_01_00_0", "--sysfs", root], capsys),
+            run(["affected", "0000:00:14.0", "--sysfs", root], capsys),
+            run(["affected", "usb1", "--sysfs", root], capsys),
+        ]
+
+    def test_affected_json(
+        self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The JSON of affected names each device, why and via whom."""
+        code, out, _ = run(
+            ["--json", "affected", "0000:01:00.1", "--sysfs", sysfs_tree("desktop-gpu")], capsys
+        )
+        assert (
+            0,
+            {
+                "schema": 1,
+                "device": "pci_0000_01_00_1",
+                "affected": [
+                    {"name": "pci_0000_01_00_0", "why": "iommu_group", "via": "pci_0000_01_00_1"}
+                ],
+            },
+        ) == (code, json.loads(out))
+
+    def test_show(
+        self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Every fact, the group with its verdict, and what goes."""
+        code, out, _ = run(["show", "0000:01:00.1", "--sysfs", sysfs_tree("desktop-gpu")], capsys)
+        facts = dict(line.split(":  ", 1) for line in out.splitlines())
+        assert (
+            0,
+            "audio function",
+            "10de:10f0",
+            "pci_0000_00_01_0, pci_0000_01_00_0, pci_0000_01_00_1".replace(
+                "pci_0000_00_01_0", "pci_0000_00_01_0 (stays)"
+            ),
+            "pci_0000_01_00_0 (same IOMMU group as pci_0000_01_00_1)",
+        ) == (
+            code,
+            facts["what"].strip(),
+            facts["id"].strip(),
+            facts["group members"].strip(),
+            facts["goes with it"].strip(),
+        )
+
+    def test_show_json(
+        self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The JSON of show carries the device, its group and what goes."""
+        code, out, _ = run(["show", "usb1", "--json", "--sysfs", sysfs_tree("desktop-gpu")], capsys)
+        doc = json.loads(out)
+        assert (0, ["schema", "device", "group", "affected"], "usb_usb1", None, []) == (
+            code,
+            list(doc),
+            doc["device"]["name"],
+            doc["group"],
+            doc["affected"],
+        )
+
+    def test_unknown_device(
+        self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """An unknown device: exit 1 and one line with the closest names."""
+        code, out, err = run(["show", "0000:01:00.3", "--sysfs", sysfs_tree("desktop-gpu")], capsys)
+        assert (1, "", 1, True) == (code, out, len(err.splitlines()), "'0000:01:00.1'" in err)

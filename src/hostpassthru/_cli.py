@@ -278,7 +278,7 @@ def _cmd_show(args: argparse.Namespace, host: Host) -> int:
             (
                 "group members:",
                 ", ".join(
-                    [m.name for m in group.going] + [f"{m.name} (stays)" for m in group.staying]
+                    m.name + (" (stays)" if m in group.staying else "") for m in group.members
                 ),
             )
         )
@@ -293,7 +293,7 @@ def _cmd_show(args: argparse.Namespace, host: Host) -> int:
 def _verdict_dict(v: GroupVerdict) -> dict[str, Any]:
     return {
         "number": v.number,
-        "members": [m.name for m in (*v.going, *v.staying)],
+        "members": [m.name for m in v.members],
         "going": [m.name for m in v.going],
         "staying": [m.name for m in v.staying],
         "verdict": v.verdict,
@@ -326,7 +326,7 @@ def _cmd_groups(args: argparse.Namespace, host: Host) -> int:
     blocks = []
     for v in verdicts:
         lines = [style.paint(f"group {v.number}", "1") + f": {v.verdict}"]
-        for m in host.group(v.number):
+        for m in v.members:
             stays = "  (stays with the host)" if m in v.staying else ""
             lines.append(
                 f"  {m.sys_name}  {m.description or class_name(m)}  "

@@ -93,6 +93,8 @@ class GroupVerdict:
     """What passing anything of one IOMMU group means, in one line."""
 
     number: int
+    #: Every PCI member, ordered by path.
+    members: tuple[Device, ...]
     #: The members that leave the host together (SPEC section 4), ordered by path.
     going: tuple[Device, ...]
     #: The bridges and ports that may stay with the host.
@@ -117,7 +119,7 @@ def group_verdict(host: Host, number: int) -> GroupVerdict:
         verdict = (
             f"{names[0]}: passes alone"
             if dev.eligible or dev.reasons == ("has_passthrough_children",)
-            else f"{names[0]}: passes alone, but it is a {', '.join(dev.reasons)}"
+            else f"{names[0]}: alone in its group, not passed ({', '.join(dev.reasons)})"
         )
     elif _same_slot(going):
         rest = " and ".join(names[1:])
@@ -128,4 +130,10 @@ def group_verdict(host: Host, number: int) -> GroupVerdict:
     blockers = [f"{class_name(d)} ({d.sys_name})" for d in going if "bridge" in d.reasons]
     if blockers and len(going) > 1:
         verdict += "; the host usually needs the " + ", ".join(blockers)
-    return GroupVerdict(number=number, going=going, staying=staying, verdict=verdict)
+    return GroupVerdict(
+        number=number,
+        members=members,
+        going=going,
+        staying=staying,
+        verdict=verdict,
+    )
