@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+import hostpassthru as hp
 from hostpassthru import _scan
 from hostpassthru._cli import main
 from hostpassthru._ids import IdsDatabase
+from hostpassthru.testing import fixture_names
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -363,3 +365,84 @@ class TestShowAndAffected:
         """An unknown device: exit 1 and one line with the closest names."""
         code, out, err = run(["show", "0000:01:00.3", "--sysfs", sysfs_tree("desktop-gpu")], capsys)
         assert (1, "", 1, True) == (code, out, len(err.splitlines()), "'0000:01:00.1'" in err)
+
+
+DEVICE_KEYS = {
+    "name",
+    "sys_name",
+    "kind",
+    "path",
+    "parent",
+    "children",
+    "driver",
+    "iommu_group",
+    "vendor_id",
+    "product_id",
+    "vendor_name",
+    "product_name",
+    "description",
+    "eligible",
+    "reasons",
+    "pci",
+    "usb",
+    "scsi",
+}
+SHAPES = {
+    "list": {"schema", "iommu_enabled", "devices", "problems"},
+    "tree": {"schema", "iommu_enabled", "tree", "problems"},
+    "groups": {"schema", "iommu_enabled", "groups", "problems"},
+    "show": {"schema", "device", "group", "affected"},
+    "affected": {"schema", "device", "affected"},
+}
+
+
+def _argv(command: str, host: hp.Host) -> list[str]:
+    if command in ("show", "affected"):
+        return [command, host.devices[0].name] if host.devices else [command, "none"]
+    return [command]
+
+
+class TestEveryCommandEveryFixture:
+    """Each command runs on each fixture, and its JSON has the documented shape."""
+
+    @pytest.mark.parametrize("command", sorted(SHAPES))
+    @pytest.mark.parametrize("name", fixture_names())
+    def test_json_shape(
+        self,
+        name: str,
+        command: str,
+        sysfs_tree: Callable[[str], str],
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """The document's keys, and every device's keys, are the documented ones."""
+        root = sysfs_tree(name)
+        host = hp.scan(sysfs=root)
+        code, out, _ = run([*_argv(command, host), "--json", "--sysfs", root], capsys)
+        if not host.devices and command in ("show", "affected"):
+            assert (1, "") == (code, out)
+            return
+        doc = json.loads(out)
+        devices = doc.get("devices", [])
+        if command == "show":
+            devices = [doc["device"]]
+        assert (0, SHAPES[command], 1) == (code, set(doc), doc["schema"])
+        for dev in devices:
+            assert DEVICE_KEYS == set(dev)
+        for key in ("devices", "problems", "affected", "groups", "tree"):
+            assert isinstance(doc.get(key, []), list)
+
+    @pytest.mark.parametrize("command", sorted(SHAPES))
+    @pytest.mark.parametrize("name", fixture_names())
+    def test_text(self, name: str, command: str, sysfs_tree: Callable[[str], str]) -> None:
+        """Through a real subprocess: exit 0, output, no traceback."""
+        root = sysfs_tree(name)
+        host = hp.scan(sysfs=root)
+        if not host.devices and command in ("show", "affected"):
+            return
+        done = subprocess.run(
+            [sys.executable, "-m", "hostpassthru", *_argv(command, host), "--sysfs", root],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert (0, True, "") == (done.returncode, bool(done.stdout), done.stderr)
