@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
+pytest_plugins = ["pytester"]
+
 #: path: scan(sysfs=...) on a real directory; pyfakefs: the same on a fake filesystem;
 #: udev: the live reader (pyudev) under umockdev-wrapper, which shows the tree as /sys.
 READERS = ("path", "pyfakefs", "udev")

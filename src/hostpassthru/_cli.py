@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+import tempfile
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ._errors import HostpassthruError
 from ._explain import Affected, GroupVerdict, class_name
+from ._record import record
 from ._records import KINDS
 from ._scan import explain_affected, group_verdicts, scan
+from .testing import load_recording, materialize
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     from ._model import Device, Host
 
@@ -355,6 +359,12 @@ def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:  # n
         help="read the sysfs tree under PATH instead of this host",
     )
     parser.add_argument(
+        "--replay",
+        metavar="FILE",
+        default=default,
+        help="read a recording (hostpassthru record, umockdev-record) instead of this host",
+    )
+    parser.add_argument(
         "--json",
         action="store_true",
         default=False if default is None else default,
@@ -425,15 +435,58 @@ def _parser() -> argparse.ArgumentParser:
     command(
         "groups", "every IOMMU group with its members and a verdict", "hostpassthru groups"
     ).set_defaults(run=_cmd_groups)
+    p_rec = command(
+        "record",
+        "write this host's devices as a recording, to replay or attach to a bug report",
+        "hostpassthru record --anonymize -o myhost.umockdev",
+    )
+    p_rec.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
+    p_rec.add_argument(
+        "--anonymize",
+        action="store_true",
+        help="replace serial numbers with stable placeholders, and say which on stderr",
+    )
+    p_rec.set_defaults(run=_cmd_record)
     return parser
+
+
+def _cmd_record(args: argparse.Namespace, host: Host) -> int:
+    assert host.sysfs is not None  # noqa: S101 - scan() always sets it
+    recorded = record(host.devices, host.sysfs, anonymize=args.anonymize)
+    if args.output in (None, "-"):
+        sys.stdout.write(recorded.text)
+    else:
+        try:
+            with open(args.output, "w", encoding="utf-8") as f:
+                f.write(recorded.text)
+        except OSError as exc:
+            print(f"hostpassthru: {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+    for line in recorded.replaced:
+        print(f"hostpassthru: anonymized {line}", file=sys.stderr)
+    return 0
+
+
+@contextlib.contextmanager
+def _sysfs_root(args: argparse.Namespace) -> Iterator[str | None]:
+    """The tree to read: --sysfs, a --replay recording written out for the while, or this host."""
+    if args.replay is None:
+        yield args.sysfs
+        return
+    with tempfile.TemporaryDirectory(prefix="hostpassthru-replay-") as top:
+        yield materialize(load_recording(args.replay), top)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with *argv* (default: sys.argv[1:]); returns the exit code."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.sysfs is not None and args.replay is not None:
+        parser.error("--sysfs and --replay cannot be used together")
     try:
-        host = scan(args.sysfs)
-        return int(args.run(args, host))
+        with _sysfs_root(args) as root:
+            host = scan(root)
+            return int(args.run(args, host))
     except HostpassthruError as exc:
         print(f"hostpassthru: {exc}", file=sys.stderr)
         return 1

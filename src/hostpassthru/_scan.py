@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import TYPE_CHECKING
 
@@ -12,12 +13,27 @@ from ._ids import IdsDatabase
 from ._tree import build
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ._model import Device, Host
 
 __all__ = ["affected_by", "explain_affected", "group_verdicts", "passthrough_devices", "scan"]
 
 _NAMES = IdsDatabase()
 _LIVE_ROOT = "/sys"
+#: While a test's fake host is active (hostpassthru's pytest plugin), scan() with
+#: no argument reads this tree with the path reader: libudev would see the real /sys.
+_fake_roots: list[str] = []
+
+
+@contextlib.contextmanager
+def fake_live_root(root: str) -> Iterator[None]:
+    """Within this block, scan() with no argument reads *root* as if it were this host."""
+    _fake_roots.append(root)
+    try:
+        yield
+    finally:
+        _fake_roots.remove(root)
 
 
 def scan(sysfs: str | os.PathLike[str] | None = None) -> Host:
@@ -29,6 +45,8 @@ def scan(sysfs: str | os.PathLike[str] | None = None) -> Host:
     directory with plain file calls only, so fixtures and pyfakefs work.
     Raises SysfsNotFoundError when the root does not exist or is no sysfs tree.
     """
+    if sysfs is None and _fake_roots:
+        sysfs = _fake_roots[-1]
     if sysfs is not None:
         return build(_sysfs.read(os.fspath(sysfs)), _NAMES)
     try:

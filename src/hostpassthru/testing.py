@@ -27,13 +27,17 @@ from __future__ import annotations
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ._errors import FixtureError
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
 __all__ = [
+    "FakeHost",
     "RecordedDevice",
     "Recording",
     "fixture_names",
@@ -213,13 +217,18 @@ def parse_recording(text: str, source: str = "<string>") -> Recording:
     return Recording(source=source, devices=tuple(parser.devices))
 
 
-def _fixtures_dir() -> Path:
+def _fixtures_candidates() -> tuple[Path, Path]:
     # Installed: package data under hostpassthru/fixtures. From a checkout
     # (an editable install): the repository's top-level fixtures/ directory.
-    packaged = Path(str(resources.files("hostpassthru"))) / "fixtures"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[2] / "fixtures"
+    return (
+        Path(str(resources.files("hostpassthru"))) / "fixtures",
+        Path(__file__).resolve().parents[2] / "fixtures",
+    )
+
+
+def _fixtures_dir() -> Path:
+    packaged, checkout = _fixtures_candidates()
+    return packaged if packaged.is_dir() else checkout
 
 
 def fixture_names() -> tuple[str, ...]:
@@ -319,3 +328,224 @@ def _materialize_device(root: str, dev: RecordedDevice) -> None:
         os.makedirs(home, exist_ok=True)
         _symlink(home, os.path.join(directory, "subsystem"))
         _symlink(directory, entry)
+
+
+def _block(
+    path: str,
+    subsystem: str,
+    *,
+    properties: Mapping[str, object] | None = None,
+    attributes: Mapping[str, object] | None = None,
+    links: Mapping[str, str | None] | None = None,
+) -> RecordedDevice:
+    properties = properties or {}
+    attributes = attributes or {}
+    links = links or {}
+    return RecordedDevice(
+        path=path,
+        properties=(("SUBSYSTEM", subsystem), *((k, str(v)) for k, v in properties.items())),
+        attributes=tuple((k, f"{v}\n") for k, v in attributes.items() if v is not None),
+        links=tuple((k, v) for k, v in links.items() if v is not None),
+    )
+
+
+def _up(path: str) -> str:
+    """The ``../`` that climbs from device directory *path* to the sysfs root."""
+    return "../" * path.strip("/").count("/") + ".."
+
+
+class FakeHost:
+    """A host described in a few lines, written as a sysfs tree as each device is added.
+
+    Works on a real directory and on a pyfakefs filesystem alike. Each ``add_*``
+    returns the builder, so calls chain::
+
+        host = (
+            FakeHost(tmp_path)
+            .add_pci("0000:00:01.0", cls=0x060400, driver="pcieport", group=1)
+            .add_pci("0000:01:00.0", parent="0000:00:01.0", cls=0x030000, group=1)
+        )
+        hp.scan(sysfs=host.root)
+
+    *parent* is a kernel name added before; a device without one sits on the
+    root bus its address names (``pci0000:00``).
+    """
+
+    def __init__(
+        self,
+        top: str | os.PathLike[str],
+        *,
+        read_text: Callable[[Path], str] | None = None,
+    ) -> None:
+        self.top = os.path.abspath(os.fspath(top))
+        #: The sysfs root to scan: ``TOP/sys``.
+        self.root = materialize(Recording(source="<FakeHost>", devices=()), self.top)
+        self._paths: dict[str, str] = {}
+        self._kinds: dict[str, str] = {}
+        self._read_text = read_text or (
+            lambda p: p.read_text(encoding="utf-8", errors="surrogateescape")
+        )
+
+    def _add(self, dev: RecordedDevice) -> None:
+        _materialize_device(self.root, dev)
+
+    def _path_of(self, parent: str) -> str:
+        try:
+            return self._paths[parent]
+        except KeyError:
+            raise FixtureError("<FakeHost>", None, f"no device {parent!r} added yet") from None
+
+    def add_pci(  # noqa: PLR0913 - one keyword per fact a test may want to set
+        self,
+        address: str,
+        *,
+        parent: str | None = None,
+        cls: int = 0x020000,
+        vendor: int = 0x8086,
+        device: int = 0x1533,
+        driver: str | None = None,
+        group: int | None = None,
+        numa_node: int = -1,
+        physfn: str | None = None,
+    ) -> FakeHost:
+        """Add a PCI function at *address* (``0000:01:00.0``)."""
+        if parent is None:
+            domain, bus = address.split(":")[:2]
+            path = f"/devices/pci{domain}:{bus}/{address}"
+        else:
+            path = f"{self._path_of(parent)}/{address}"
+        up = _up(path)
+        self._add(
+            _block(
+                path,
+                "pci",
+                properties={"PCI_SLOT_NAME": address, **({"DRIVER": driver} if driver else {})},
+                attributes={
+                    "class": f"0x{cls:06x}",
+                    "vendor": f"0x{vendor:04x}",
+                    "device": f"0x{device:04x}",
+                    "subsystem_vendor": f"0x{vendor:04x}",
+                    "subsystem_device": "0x0000",
+                    "revision": "0x00",
+                    "numa_node": numa_node,
+                },
+                links={
+                    "driver": driver and f"{up}/bus/pci/drivers/{driver}",
+                    "iommu_group": None if group is None else f"{up}/kernel/iommu_groups/{group}",
+                    "physfn": physfn and f"../{physfn}",
+                },
+            ),
+        )
+        self._paths[address] = path
+        self._kinds[address] = "pci"
+        return self
+
+    def add_usb(  # noqa: PLR0913 - one keyword per fact a test may want to set
+        self,
+        name: str,
+        *,
+        parent: str,
+        vendor: int = 0x046D,
+        product: int = 0xC52B,
+        device_class: int = 0,
+        interfaces: tuple[int, ...] = (3,),
+        driver: str | None = "usb",
+        serial: str | None = None,
+        speed: str = "480",
+    ) -> FakeHost:
+        """Add USB device *name* (``usb1``, ``1-2``, ``1-2.3``) under *parent*.
+
+        A root hub (``usbN``) goes under its PCI controller; other devices under
+        a hub. Each class in *interfaces* becomes an interface of configuration 1.
+        """
+        path = f"{self._path_of(parent)}/{name}"
+        up = _up(path)
+        bus = name[3:] if name.startswith("usb") else name.split("-", maxsplit=1)[0]
+        devnum = sum(1 for n in self._paths if n.startswith((f"{bus}-", f"usb{bus}"))) + 1
+        self._add(
+            _block(
+                path,
+                "usb",
+                properties={"DEVTYPE": "usb_device", "BUSNUM": bus, "DEVNUM": devnum},
+                attributes={
+                    "idVendor": f"{vendor:04x}",
+                    "idProduct": f"{product:04x}",
+                    "bDeviceClass": f"{device_class:02x}",
+                    "busnum": bus,
+                    "devnum": devnum,
+                    "speed": speed,
+                    "serial": serial,
+                },
+                links={"driver": driver and f"{up}/bus/usb/drivers/{driver}"},
+            ),
+        )
+        base = f"{bus}-0" if name.startswith("usb") else name
+        for i, cls in enumerate(interfaces):
+            self._add(
+                _block(
+                    f"{path}/{base}:1.{i}",
+                    "usb",
+                    properties={"DEVTYPE": "usb_interface"},
+                    attributes={"bInterfaceClass": f"{cls:02x}", "bInterfaceNumber": f"{i:02x}"},
+                ),
+            )
+        self._paths[name] = path
+        self._kinds[name] = "usb"
+        return self
+
+    def add_scsi(  # noqa: PLR0913 - one keyword per fact a test may want to set
+        self,
+        hctl: str,
+        *,
+        parent: str,
+        type: int = 0,  # noqa: A002 - the SCSI attribute's own name
+        vendor: str = "ATA",
+        model: str = "Fake Disk",
+        driver: str | None = "sd",
+        block: str | None = "sda",
+        generic: str | None = "sg0",
+    ) -> FakeHost:
+        """Add SCSI device *hctl* (``0:0:0:0``) under a PCI HBA or a USB storage device."""
+        host_no, channel, target, _ = hctl.split(":")
+        top = self._path_of(parent)
+        if self._kinds[parent] == "usb":
+            top += f"/{parent}:1.0"  # USB storage: the SCSI host hangs off its interface
+        path = f"{top}/host{host_no}/target{host_no}:{channel}:{target}/{hctl}"
+        up = _up(path)
+        self._add(
+            _block(
+                path,
+                "scsi",
+                properties={"DEVTYPE": "scsi_device"},
+                attributes={"type": type, "vendor": vendor, "model": model},
+                links={"driver": driver and f"{up}/bus/scsi/drivers/{driver}"},
+            ),
+        )
+        self._add(
+            _block(
+                f"{path}/scsi_device/{hctl}", "scsi_device", links={"device": "../../../" + hctl}
+            )
+        )
+        if block:
+            self._add(_block(f"{path}/block/{block}", "block", properties={"DEVTYPE": "disk"}))
+        if generic:
+            self._add(_block(f"{path}/scsi_generic/{generic}", "scsi_generic"))
+        self._paths[hctl] = path
+        self._kinds[hctl] = "scsi"
+        return self
+
+    def load(self, source: str | os.PathLike[str]) -> FakeHost:
+        """Add every device of a shipped fixture (by name) or a recording (by path)."""
+        text_source = os.fspath(source)
+        path = (
+            fixture_path(text_source)
+            if os.sep not in text_source and not text_source.endswith(_SUFFIX)
+            else Path(text_source)
+        )
+        try:
+            text = self._read_text(path)
+        except OSError as exc:
+            raise FixtureError(str(path), None, exc.strerror or str(exc)) from None
+        for dev in parse_recording(text, str(path)).devices:
+            self._add(dev)
+        return self

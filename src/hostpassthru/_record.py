@@ -1,0 +1,148 @@
+"""The recorder: write what the library reads of a sysfs tree in umockdev's record format."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TYPE_CHECKING
+
+import attrs
+
+from . import _sysfs
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ._model import Device
+
+__all__ = ["Recorded", "record"]
+
+# Links the readers follow (driver, iommu_group, physfn), the class device's
+# "device" link, and the SR-IOV links that show the VFs of a PF.
+_LINKS = ("driver", "iommu_group", "physfn", "device")
+_VIRTFN = re.compile(r"virtfn\d+\Z")
+_PCI_ADDRESS = re.compile(r"[0-9a-f]{4,}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]\Z")
+_PRINTABLE = re.compile(r"[\x20-\x7e\t\n]*\Z")
+
+
+@attrs.frozen(kw_only=True)
+class Recorded:
+    """A recording's text, and what --anonymize replaced (one line each)."""
+
+    text: str
+    replaced: tuple[str, ...] = ()
+
+
+def _escape(text: str) -> str:
+    """GLib's g_strescape() for the printable text that reaches here."""
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace('"', '\\"')
+
+
+def _read(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read(65536)
+    except OSError:
+        return None
+
+
+def _readlink(path: str) -> str | None:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return None
+
+
+@attrs.define
+class _Recorder:
+    root: str
+    anonymize: bool
+    serials: dict[str, str] = attrs.Factory(dict)
+    replaced: list[str] = attrs.Factory(list)
+
+    def attribute(self, path: str, name: str, owner: str) -> str | None:
+        data = _read(f"{self.root}/{path}/{name}")
+        if data is None:
+            return None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return f"H: {name}={data.hex().upper()}"
+        if not _PRINTABLE.match(text):
+            return f"H: {name}={data.hex().upper()}"
+        if self.anonymize and name == "serial" and not _PCI_ADDRESS.match(text.strip()):
+            # Root hubs carry their controller's PCI address as serial: not per-unit.
+            placeholder = self.serials.setdefault(text, f"ANON-SERIAL-{len(self.serials) + 1}")
+            self.replaced.append(f"the serial of {owner}, as {placeholder}")
+            text = placeholder + "\n"
+        return f"A: {name}={_escape(text)}"
+
+    def block(self, path: str, attributes: tuple[str, ...], owner: str) -> list[str]:
+        base = f"{self.root}/{path}"
+        lines = [f"P: /{path}"]
+        uevent = _read(f"{base}/uevent")
+        if uevent is not None:
+            lines += [
+                f"E: {line}"
+                for line in uevent.decode("utf-8", "replace").splitlines()
+                if "=" in line and not line.startswith("SUBSYSTEM=")
+            ]
+        subsystem = _readlink(f"{base}/subsystem")
+        if subsystem is not None:
+            lines.append(f"E: SUBSYSTEM={subsystem.rstrip('/').rpartition('/')[2]}")
+        for name in attributes:
+            line = self.attribute(path, name, owner)
+            if line is not None:
+                lines.append(line)
+        links = list(_LINKS)
+        links += sorted(n for n in _names(base) if _VIRTFN.match(n))
+        for name in links:
+            target = _readlink(f"{base}/{name}")
+            if target is not None:
+                lines.append(f"L: {name}={target}")
+        return lines
+
+
+def _ancestors(path: str) -> Iterator[str]:
+    parts = path.split("/")
+    for i in range(2, len(parts)):
+        yield "/".join(parts[:i])
+
+
+def _extras(root: str, dev: Device) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """The directories beside a node that the readers look at: interfaces, class devices."""
+    base = f"{root}/{dev.path}"
+    if dev.kind == "usb_device":
+        for name in sorted(_names(base)):
+            if ":" in name and os.path.isfile(f"{base}/{name}/bInterfaceClass"):
+                yield f"{dev.path}/{name}", ("bInterfaceClass",)
+    elif dev.kind == "scsi":
+        for sub in ("scsi_device", "block", "scsi_generic"):
+            for name in sorted(_names(f"{base}/{sub}")):
+                yield f"{dev.path}/{sub}/{name}", ()
+
+
+def _names(directory: str) -> list[str]:
+    try:
+        return os.listdir(directory)
+    except OSError:
+        return []
+
+
+def record(devices: tuple[Device, ...], root: str, *, anonymize: bool = False) -> Recorded:
+    """Record *devices* of the tree under *root*, with their ancestors, in path order."""
+    recorder = _Recorder(root=root, anonymize=anonymize)
+    wanted: dict[str, tuple[tuple[str, ...], str]] = {}
+    for dev in devices:
+        for ancestor in _ancestors(dev.path):
+            if ancestor not in wanted and os.path.isfile(f"{root}/{ancestor}/uevent"):
+                wanted[ancestor] = ((), ancestor)
+        wanted[dev.path] = (_sysfs.ATTRIBUTES[dev.kind], dev.name)
+        for path, attributes in _extras(root, dev):
+            wanted[path] = (attributes, dev.name)
+    blocks = [
+        "\n".join(recorder.block(path, attributes, owner))
+        for path, (attributes, owner) in sorted(wanted.items())
+    ]
+    header = "# hostpassthru record: umockdev's record format; replay with --replay FILE\n\n"
+    return Recorded(text=header + "\n\n".join(blocks) + "\n", replaced=tuple(recorder.replaced))

@@ -1,0 +1,54 @@
+"""hostpassthru's pytest plugin: the ``fake_host`` fixture, for embedders' own tests.
+
+Registered through the ``pytest11`` entry point; it imports nothing of
+hostpassthru until a test asks for the fixture.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from pyfakefs.fake_filesystem import FakeFilesystem
+
+    from hostpassthru.testing import FakeHost
+
+__all__ = ["fake_host"]
+
+
+@pytest.fixture
+def fake_host(request: pytest.FixtureRequest) -> Iterator[FakeHost]:
+    """A fake host on pyfakefs; while active, ``hostpassthru.scan()`` reads it.
+
+    Describe the host with ``add_pci``, ``add_usb``, ``add_scsi``, or ``load``
+    a shipped fixture by name or a recording by path; the code under test
+    calls ``hostpassthru.scan()`` (or ``passthrough_devices()``, ...) unchanged.
+    """
+    # Import before pyfakefs starts: a module first imported under pyfakefs keeps
+    # the fake os module after the test, and the next test's fake filesystem
+    # would meet the stale one.
+    from hostpassthru import _scan, testing  # noqa: PLC0415 - keep plugin load light
+
+    fs: FakeFilesystem = request.getfixturevalue("fs")
+
+    # The shipped fixtures and the recordings a test names live on the real
+    # filesystem: map them into the fake one, read-only, as they are asked for.
+    for candidate in testing._fixtures_candidates():  # noqa: SLF001 - part of this package
+        with contextlib.suppress(OSError):
+            fs.add_real_directory(str(candidate))
+            break
+
+    def read_real(path: Path) -> str:
+        if not fs.exists(str(path)):
+            fs.add_real_file(str(path))
+        return path.read_text(encoding="utf-8", errors="surrogateescape")
+
+    host = testing.FakeHost("/", read_text=read_real)
+    with _scan.fake_live_root(host.root):
+        yield host
