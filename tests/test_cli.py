@@ -131,6 +131,10 @@ class TestList:
             "revision": 0xA1,
             "numa_node": None,
             "physfn": None,
+            "boot_vga": True,
+            "reset_methods": None,
+            "has_reset": False,
+            "sriov_numvfs": None,
         } == gpu["pci"]
 
 

@@ -451,8 +451,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_record(args: argparse.Namespace, host: Host) -> int:
-    assert host.sysfs is not None  # noqa: S101 - scan() always sets it
-    recorded = record(host.devices, host.sysfs, anonymize=args.anonymize)
+    recorded = record(host, anonymize=args.anonymize)
     if args.output in (None, "-"):
         sys.stdout.write(recorded.text)
     else:

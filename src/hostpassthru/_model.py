@@ -17,6 +17,8 @@ from ._rules import affected
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
+    from ._readiness import ClassDevice, ProcFacts
+
 __all__ = ["Device", "Host", "PciInfo", "ScsiInfo", "UsbInfo", "device_name"]
 
 _PREFIX: dict[Kind, str] = {"pci": "pci_", "usb_device": "usb_", "scsi": "scsi_"}
@@ -41,6 +43,14 @@ class PciInfo:
     numa_node: int | None
     #: The name of the physical function, for an SR-IOV virtual function.
     physfn: str | None
+    #: True for the device the firmware used as the boot display (``boot_vga``).
+    boot_vga: bool | None = None
+    #: The reset methods the kernel offers (``reset_method``, Linux 5.15), in its order.
+    reset_methods: tuple[str, ...] | None = None
+    #: Whether the kernel can reset the device at all (a ``reset`` file is there).
+    has_reset: bool | None = None
+    #: Virtual functions enabled, for an SR-IOV physical function.
+    sriov_numvfs: int | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -152,6 +162,10 @@ class Host:
     sysfs: str | None = attrs.field(default=None, eq=False)
     #: "udev" for the live reader, "sysfs" for the path reader (not part of equality).
     source: str = attrs.field(default="sysfs", eq=False)
+    #: Block devices, network interfaces, framebuffers and IOMMU units, with their nodes.
+    class_devices: tuple[ClassDevice, ...] = ()
+    #: What /proc says (mounts, swap, routes, command line); None where it was not read.
+    proc: ProcFacts | None = None
     _index: _Index = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from . import _sysfs
+from . import _facts, _sysfs
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from ._model import Device
+    from ._model import Device, Host
 
 __all__ = ["Recorded", "record"]
 
@@ -96,6 +96,7 @@ class _Recorder:
                 lines.append(line)
         links = list(_LINKS)
         links += sorted(n for n in _names(base) if _VIRTFN.match(n))
+        links += [f"holders/{n}" for n in sorted(_names(f"{base}/holders"))]
         for name in links:
             target = _readlink(f"{base}/{name}")
             if target is not None:
@@ -129,17 +130,24 @@ def _names(directory: str) -> list[str]:
         return []
 
 
-def record(devices: tuple[Device, ...], root: str, *, anonymize: bool = False) -> Recorded:
-    """Record *devices* of the tree under *root*, with their ancestors, in path order."""
+def record(host: Host, *, anonymize: bool = False) -> Recorded:
+    """Record what the library reads of *host*'s tree: nodes, class devices, ancestors."""
+    root = host.sysfs or "/sys"
     recorder = _Recorder(root=root, anonymize=anonymize)
     wanted: dict[str, tuple[tuple[str, ...], str]] = {}
-    for dev in devices:
-        for ancestor in _ancestors(dev.path):
+
+    def want(path: str, attributes: tuple[str, ...], owner: str) -> None:
+        for ancestor in _ancestors(path):
             if ancestor not in wanted and os.path.isfile(f"{root}/{ancestor}/uevent"):
                 wanted[ancestor] = ((), ancestor)
-        wanted[dev.path] = (_sysfs.ATTRIBUTES[dev.kind], dev.name)
+        wanted[path] = (attributes, owner)
+
+    for dev in host.devices:
+        want(dev.path, _sysfs.ATTRIBUTES[dev.kind], dev.name)
         for path, attributes in _extras(root, dev):
-            wanted[path] = (attributes, dev.name)
+            want(path, attributes, dev.name)
+    for cdev in host.class_devices:
+        want(cdev.path, _facts.CLASSES[cdev.subsystem], cdev.node or cdev.name)
     blocks = [
         "\n".join(recorder.block(path, attributes, owner))
         for path, (attributes, owner) in sorted(wanted.items())

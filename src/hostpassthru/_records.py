@@ -9,7 +9,7 @@ import attrs
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["KINDS", "DeviceRecord", "Kind", "Snapshot"]
+__all__ = ["KINDS", "ClassDeviceRecord", "DeviceRecord", "Kind", "ProcRecord", "Snapshot"]
 
 Kind = Literal["pci", "usb_device", "scsi"]
 KINDS: tuple[Kind, ...] = ("pci", "usb_device", "scsi")
@@ -28,6 +28,8 @@ class DeviceRecord:
     attributes: Mapping[str, str]
     #: Last component of the ``iommu_group`` link (read only when the group directory is empty).
     iommu_group_link: str | None = None
+    #: Whether a ``reset`` file is there (PCI only; None for other kinds).
+    has_reset: bool | None = None
     #: Kernel name of the SR-IOV physical function (``physfn`` link), PCI only.
     physfn: str | None = None
     #: Raw ``bInterfaceClass`` of each USB interface, in path order.
@@ -35,6 +37,30 @@ class DeviceRecord:
     #: Names under the SCSI device's ``block/`` and ``scsi_generic/`` directories.
     block: tuple[str, ...] = ()
     generic: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class ClassDeviceRecord:
+    """A block device, network interface, framebuffer or IOMMU unit, as a reader found it."""
+
+    subsystem: str
+    name: str
+    #: Relative to the sysfs root, symlinks resolved.
+    path: str
+    attributes: Mapping[str, str]
+    #: Names under ``holders/`` (block devices only): dm, md and bcache devices built on it.
+    holders: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class ProcRecord:
+    """The text of the /proc files the readiness checks need; None where missing."""
+
+    cmdline: str | None
+    mountinfo: str | None
+    swaps: str | None
+    route: str | None
+    interrupts: str | None
 
 
 @attrs.frozen(kw_only=True)
@@ -47,3 +73,6 @@ class Snapshot:
     #: Group number -> kernel names of its members, from ``kernel/iommu_groups``.
     groups: Mapping[int, tuple[str, ...]]
     problems: tuple[str, ...] = ()
+    class_devices: tuple[ClassDeviceRecord, ...] = ()
+    #: None when /proc was not read (``scan(sysfs=...)`` without ``proc=``).
+    proc: ProcRecord | None = None

@@ -34,6 +34,9 @@ ATTRIBUTES: dict[Kind, tuple[str, ...]] = {
         "subsystem_device",
         "revision",
         "numa_node",
+        "boot_vga",
+        "reset_method",
+        "sriov_numvfs",
     ),
     "usb_device": (
         "idVendor",
@@ -129,6 +132,27 @@ def usb_devtype(uevent: str) -> str | None:
     return None
 
 
+def _read_links(
+    base: str,
+    sys_name: str,
+    names: tuple[str, ...],
+    problems: Problems,
+) -> tuple[dict[str, str], bool]:
+    """The last component of each link in *names*, and whether any was missing."""
+    found: dict[str, str] = {}
+    missing = False
+    for name in names:
+        try:
+            found[name] = _link_name(f"{base}/{name}")
+        except FileNotFoundError:
+            missing = True
+        except OSError as exc:
+            # EINVAL: not a symlink, as in copies of sysfs that flattened links.
+            why = "not a symlink" if exc.errno == errno.EINVAL else f"unreadable ({_why(exc)})"
+            problems.append(f"{sys_name}: {name}: {why}")
+    return found, missing
+
+
 def read_record(  # noqa: PLR0913 - one call per device, all of it needed
     root: str,
     kind: Kind,
@@ -156,31 +180,28 @@ def read_record(  # noqa: PLR0913 - one call per device, all of it needed
             missing = True
         except OSError as exc:
             problems.append(f"{sys_name}: {name}: unreadable ({_why(exc)})")
-    wanted = [
-        name
-        for name, want in (
-            ("driver", driver is False),
-            ("iommu_group", links),
-            ("physfn", kind == "pci"),
-        )
-        if want
-    ]
-    found: dict[str, str] = {}
-    for name in wanted:
-        try:
-            found[name] = _link_name(f"{base}/{name}")
-        except FileNotFoundError:
-            missing = True
-        except OSError as exc:
-            # EINVAL: not a symlink, as in copies of sysfs that flattened links.
-            why = "not a symlink" if exc.errno == errno.EINVAL else f"unreadable ({_why(exc)})"
-            problems.append(f"{sys_name}: {name}: {why}")
+    found, links_missing = _read_links(
+        base,
+        sys_name,
+        (
+            *(("driver",) if driver is False else ()),
+            *(("iommu_group",) if links else ()),
+            *(("physfn",) if kind == "pci" else ()),
+        ),
+        problems,
+    )
+    missing = missing or links_missing
     # A missing attribute or link is common (no serial on most USB devices, no
     # driver when unbound); a device directory that is gone is not: check once.
     if missing and not os.path.isdir(base):
         return None
     if driver is False:
         driver = found.get("driver")
+    has_reset = None
+    if kind == "pci":
+        # reset_method (Linux 5.15) and reset are only there when the device has a
+        # reset method; an old kernel has only reset, so ask for it when needed.
+        has_reset = "reset_method" in attributes or os.path.exists(f"{base}/reset")
     block: tuple[str, ...] = ()
     generic: tuple[str, ...] = ()
     if kind == "scsi":
@@ -192,6 +213,7 @@ def read_record(  # noqa: PLR0913 - one call per device, all of it needed
         path=path,
         driver=driver,
         attributes=attributes,
+        has_reset=has_reset,
         iommu_group_link=found.get("iommu_group"),
         physfn=found.get("physfn"),
         interface_classes=interface_classes,
@@ -329,8 +351,10 @@ def _read_scsi(root: str, problems: Problems) -> list[DeviceRecord]:
     return records
 
 
-def read(root: str) -> Snapshot:
-    """Read the sysfs tree under *root* with plain file calls."""
+def read(root: str, proc: str | None = None) -> Snapshot:
+    """Read the sysfs tree under *root* (and *proc*, if given) with plain file calls."""
+    from ._facts import read_class_devices, read_proc  # noqa: PLC0415 - it imports this module
+
     root = check_root(root)
     problems: Problems = []
     groups = read_groups(root, problems)
@@ -345,4 +369,6 @@ def read(root: str) -> Snapshot:
         records=tuple(records),
         groups=groups,
         problems=tuple(problems),
+        class_devices=tuple(read_class_devices(root, problems)),
+        proc=None if proc is None else read_proc(proc, problems),
     )

@@ -8,6 +8,7 @@ import attrs
 
 from ._ids import NameLookup, no_names
 from ._model import Device, Host, PciInfo, ScsiInfo, UsbInfo, device_name
+from ._readiness import class_devices, parse_proc
 from ._rules import own_reasons
 
 if TYPE_CHECKING:
@@ -107,6 +108,10 @@ def _facts(record: DeviceRecord, problems: list[str]) -> _Facts:
                 # The kernel writes -1 (NUMA_NO_NODE) where firmware gives no proximity.
                 numa_node=None if numa is None or numa < 0 else numa,
                 physfn=None if record.physfn is None else device_name("pci", record.physfn),
+                boot_vga=None if (vga := p.dec("boot_vga")) is None else vga == 1,
+                reset_methods=None if (m := p.text("reset_method")) is None else tuple(m.split()),
+                has_reset=record.has_reset,
+                sriov_numvfs=p.dec("sriov_numvfs"),
             ),
         )
     if record.kind == "usb_device":
@@ -235,7 +240,10 @@ def build(snapshot: Snapshot, names: NameLookup = no_names) -> Host:
                 scsi=fact.scsi,
             ),
         )
+    node_of_path = {d.path: d.name for d in devices}
     return Host(
+        class_devices=class_devices(snapshot.class_devices, node_of_path),
+        proc=parse_proc(snapshot.proc),
         devices=tuple(devices),
         iommu_groups=_group_members(snapshot.groups, own, records, dev_names),
         problems=tuple(problems),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any, Literal
 
-from . import _sysfs
+from . import _facts, _sysfs
 from ._records import DeviceRecord, Snapshot
 
 __all__ = ["UdevUnavailableError", "read"]
@@ -102,7 +102,7 @@ def _scsi(context: Any, root: str, problems: list[str]) -> list[DeviceRecord]:  
     return records
 
 
-def read(root: str = "/sys") -> Snapshot:
+def read(root: str = "/sys", proc: str | None = None) -> Snapshot:
     """Enumerate the live host's nodes through libudev; raises UdevUnavailableError."""
     context = _context()
     root = _sysfs.check_root(root)
@@ -119,4 +119,6 @@ def read(root: str = "/sys") -> Snapshot:
         records=tuple(records),
         groups=groups,
         problems=tuple(problems),
+        class_devices=tuple(_facts.read_class_devices(root, problems)),
+        proc=None if proc is None else _facts.read_proc(proc, problems),
     )

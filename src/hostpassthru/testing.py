@@ -10,7 +10,12 @@ lines between blocks, each line a letter, a colon and a space::
     L: driver=../../../bus/pci/drivers/ahci  a symlink in the device directory
 
 ``N:`` and ``S:`` lines (device nodes and their symlinks) are accepted and
-not needed. Lines starting with ``#`` are comments.
+not needed. Lines starting with ``#`` are comments. One line type is ours,
+not umockdev's, for the few files outside the device tree that readiness
+checks read; it may stand anywhere, and goes to ``DEST/proc/...``
+(or ``DEST/sys/...``)::
+
+    F: /proc/cmdline=BOOT_IMAGE=/vmlinuz root=/dev/sda2 intel_iommu=on\n
 
 :func:`materialize` writes a recording under ``DEST/sys`` with plain ``os``
 calls, so it works on a real directory and on a pyfakefs filesystem alike.
@@ -116,6 +121,9 @@ class Recording:
 
     source: str
     devices: tuple[RecordedDevice, ...]
+    #: ``F:`` lines: files outside the device tree (``/proc/cmdline``, ``/proc/self/mountinfo``),
+    #: as (path from the top, text).
+    files: tuple[tuple[str, str], ...] = ()
 
 
 def _unescape(text: str) -> str:
@@ -147,13 +155,14 @@ def _unescape(text: str) -> str:
     return "".join(out)
 
 
-_LINE_TYPES = ("P", "E", "A", "H", "L", "N", "S")
+_LINE_TYPES = ("P", "E", "A", "H", "L", "N", "S", "F")
 
 
 @attrs.define
 class _Parser:
     source: str
     devices: list[RecordedDevice] = attrs.Factory(list)
+    files: list[tuple[str, str]] = attrs.Factory(list)
     path: str | None = None
     lines: dict[str, list[tuple[str, Any]]] = attrs.Factory(dict)
 
@@ -187,6 +196,13 @@ class _Parser:
             return
         if tag in ("N", "S"):  # device nodes and their symlinks: not needed here
             return
+        if tag == "F":
+            name, eq, text = rest.partition("=")
+            parts = name.split("/")
+            if not eq or parts[:2] not in (["", "proc"], ["", "sys"]) or ".." in parts:
+                raise self.error(number, f"F: wants /proc/...=TEXT or /sys/...=TEXT, not {rest!r}")
+            self.files.append((name, _unescape(text)))
+            return
         if self.path is None:
             raise self.error(number, "a device line before the first P: line")
         self.entry(number, tag, rest)
@@ -214,7 +230,7 @@ def parse_recording(text: str, source: str = "<string>") -> Recording:
         if line.strip() and not line.startswith("#"):
             parser.line(number, line)
     parser.close()
-    return Recording(source=source, devices=tuple(parser.devices))
+    return Recording(source=source, devices=tuple(parser.devices), files=tuple(parser.files))
 
 
 def _fixtures_candidates() -> tuple[Path, Path]:
@@ -294,6 +310,9 @@ def materialize(recording: Recording | str | os.PathLike[str], dest: str | os.Pa
         os.makedirs(os.path.join(root, top), exist_ok=True)
     for dev in recording.devices:
         _materialize_device(root, dev)
+    top = os.path.dirname(root)
+    for name, text in recording.files:
+        _write(top + name, text.encode("utf-8", "surrogateescape"))
     return root
 
 

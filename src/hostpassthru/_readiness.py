@@ -1,0 +1,505 @@
+"""Readiness: the IOMMU's state and, per device, what stands between it and a VM (pure)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import attrs
+
+from ._rules import stays_with_host
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from ._model import Device, Host
+    from ._records import ClassDeviceRecord, ProcRecord
+
+__all__ = [
+    "Assessment",
+    "ClassDevice",
+    "Finding",
+    "IommuStatus",
+    "ProcFacts",
+    "assess",
+    "class_devices",
+    "iommu_status",
+    "parse_proc",
+]
+
+Severity = Literal["info", "warning", "action", "blocker"]
+Verdict = Literal["ready", "needs_preparation", "blocked"]
+
+
+@attrs.frozen(kw_only=True)
+class ProcFacts:
+    """What /proc says that the checks need; None for each fact that could not be read."""
+
+    #: The kernel command line, split into words.
+    cmdline: tuple[str, ...] | None
+    #: "major:minor" of each mounted block device -> its mount points.
+    mounts: Mapping[str, tuple[str, ...]] | None
+    #: Block device names in use as swap ("sda2", "dm-1").
+    swaps: tuple[str, ...] | None
+    #: Interfaces that carry a default route.
+    default_route: tuple[str, ...] | None
+    #: True when /proc/interrupts shows remapped (IR-) interrupt chips.
+    interrupt_remapping: bool | None
+
+
+def _mounts(text: str) -> dict[str, tuple[str, ...]]:
+    mounts: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        fields = line.split()
+        # mountinfo: id parent major:minor root mountpoint options ... (proc(5))
+        if len(fields) >= 5 and ":" in fields[2]:
+            mounts.setdefault(fields[2], []).append(fields[4].replace("\\040", " "))
+    return {k: tuple(v) for k, v in mounts.items()}
+
+
+def _swaps(text: str) -> tuple[str, ...]:
+    names = []
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if fields and fields[0].startswith("/dev/"):
+            names.append(fields[0].rpartition("/")[2])
+    return tuple(names)
+
+
+def _default_route(text: str) -> tuple[str, ...]:
+    ifaces = []
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        # Iface Destination Gateway Flags ... Mask: destination and mask all zero.
+        if len(fields) >= 8 and fields[1] == "00000000" and fields[7] == "00000000":
+            ifaces.append(fields[0])
+    return tuple(dict.fromkeys(ifaces))
+
+
+def parse_proc(record: ProcRecord | None) -> ProcFacts | None:
+    """Parse the /proc texts a reader found; None when /proc was not read."""
+    if record is None:
+        return None
+    interrupts = record.interrupts
+    return ProcFacts(
+        cmdline=None if record.cmdline is None else tuple(record.cmdline.split()),
+        mounts=None if record.mountinfo is None else _mounts(record.mountinfo),
+        swaps=None if record.swaps is None else _swaps(record.swaps),
+        default_route=None if record.route is None else _default_route(record.route),
+        # Interrupt remapping shows as IR-PCI-MSI, IR-IO-APIC chips (x86, since Linux 3.x).
+        interrupt_remapping=None if interrupts is None else "IR-" in interrupts,
+    )
+
+
+@attrs.frozen(kw_only=True)
+class ClassDevice:
+    """A block device, network interface, framebuffer or IOMMU unit, and its node."""
+
+    subsystem: str
+    name: str
+    path: str
+    #: The name of the nearest node it is beneath, or None (virtual devices: dm, md, lo).
+    node: str | None
+    attributes: Mapping[str, str]
+    holders: tuple[str, ...] = ()
+
+
+def class_devices(
+    records: tuple[ClassDeviceRecord, ...],
+    node_of_path: Mapping[str, str],
+) -> tuple[ClassDevice, ...]:
+    """Attach each class device to the nearest node above its path."""
+    out = []
+    for record in sorted(records, key=lambda r: (r.subsystem, r.name)):
+        path, node = record.path, None
+        while "/" in path:
+            path = path.rpartition("/")[0]
+            if path in node_of_path:
+                node = node_of_path[path]
+                break
+        out.append(
+            ClassDevice(
+                subsystem=record.subsystem,
+                name=record.name,
+                path=record.path,
+                node=node,
+                attributes=dict(record.attributes),
+                holders=record.holders,
+            ),
+        )
+    return tuple(out)
+
+
+@attrs.frozen(kw_only=True)
+class IommuStatus:
+    """Whether the IOMMU is on, and what the firmware and the kernel command line say."""
+
+    enabled: bool
+    #: (name, kind) of each IOMMU unit under class/iommu: "Intel VT-d", "AMD-Vi", "ARM SMMU".
+    units: tuple[tuple[str, str], ...]
+    interrupt_remapping: bool | None
+    #: The kernel command line, None where /proc was not read.
+    cmdline: tuple[str, ...] | None
+    intel_iommu: str | None
+    amd_iommu: str | None
+    #: "pt" (passthrough for host DMA) and the like: the ``iommu=`` option.
+    iommu: str | None
+    #: pcie_acs_override=...: groups then look isolated but are not.
+    acs_override: str | None
+    vfio_pci_ids: tuple[str, ...]
+    #: What to do, when the IOMMU is off.
+    hint: str | None
+
+
+def _unit_kind(name: str) -> str:
+    if name.startswith("dmar"):
+        return "Intel VT-d"
+    if name.startswith("ivhd"):
+        return "AMD-Vi"
+    if "smmu" in name:
+        return "ARM SMMU"
+    return "IOMMU"
+
+
+def _option(cmdline: tuple[str, ...] | None, key: str) -> str | None:
+    if cmdline is None:
+        return None
+    value = None
+    for word in cmdline:
+        name, eq, rest = word.partition("=")
+        if name == key:
+            value = rest if eq else ""
+    return value
+
+
+ENABLE_HINT = (
+    "enable VT-d (Intel) or AMD-Vi/IOMMU (AMD) in the firmware settings, add intel_iommu=on "
+    "(Intel; AMD's is on by default, else amd_iommu=on) to the kernel command line, and reboot"
+)
+
+
+def iommu_status(host: Host) -> IommuStatus:
+    """The IOMMU's state from sysfs and, where it was read, the kernel command line."""
+    cmdline = None if host.proc is None else host.proc.cmdline
+    units = tuple(
+        (d.name, _unit_kind(d.name)) for d in host.class_devices if d.subsystem == "iommu"
+    )
+    ids = _option(cmdline, "vfio-pci.ids") or _option(cmdline, "vfio_pci.ids") or ""
+    hint = None
+    if not host.iommu_enabled:
+        hint = ENABLE_HINT
+        intel = _option(cmdline, "intel_iommu")
+        if intel is not None and intel.startswith("off"):
+            hint = "intel_iommu=off is on the kernel command line: remove it; then " + hint
+    return IommuStatus(
+        enabled=host.iommu_enabled,
+        units=units,
+        interrupt_remapping=None if host.proc is None else host.proc.interrupt_remapping,
+        cmdline=cmdline,
+        intel_iommu=_option(cmdline, "intel_iommu"),
+        amd_iommu=_option(cmdline, "amd_iommu"),
+        iommu=_option(cmdline, "iommu"),
+        acs_override=_option(cmdline, "pcie_acs_override"),
+        vfio_pci_ids=tuple(i for i in ids.split(",") if i),
+        hint=hint,
+    )
+
+
+@attrs.frozen(kw_only=True)
+class Finding:
+    """One thing that stands between a device and a VM, or is worth knowing."""
+
+    #: Stable, documented in the README: ``iommu_off``, ``host_driver``, ``mounted`` ...
+    code: str
+    severity: Severity
+    #: The name of the device it concerns (the one checked, or one that goes with it).
+    device: str
+    message: str
+    hint: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Assessment:
+    """The verdict on passing one device, with every finding behind it."""
+
+    device: str
+    #: blocked if any finding is a blocker; needs_preparation if any asks an action; else ready.
+    verdict: Verdict
+    findings: tuple[Finding, ...]
+
+
+# Drivers VFIO accepts in a viable group besides vfio-pci and its variant drivers
+# (mlx5_vfio_pci, ...): pci-stub, which claims a device and does nothing.
+_NEUTRAL_DRIVERS = ("pci-stub",)
+
+
+def _neutral(driver: str | None) -> bool:
+    return driver is None or driver in _NEUTRAL_DRIVERS or "vfio" in driver
+
+
+def _bind_hint(dev: Device) -> str:
+    addr = dev.sys_name
+    return (
+        f"bind it to vfio-pci: driverctl set-override {addr} vfio-pci (or echo vfio-pci > "
+        f"/sys/bus/pci/devices/{addr}/driver_override, unbind it from {dev.driver}, and "
+        f"echo {addr} > /sys/bus/pci/drivers_probe)"
+    )
+
+
+@attrs.define
+class _Checker:
+    host: Host
+    dev: Device
+    findings: list[Finding] = attrs.Factory(list)
+
+    def add(
+        self,
+        code: str,
+        severity: Severity,
+        message: str,
+        hint: str | None = None,
+        device: Device | None = None,
+    ) -> None:
+        self.findings.append(
+            Finding(
+                code=code,
+                severity=severity,
+                device=(device or self.dev).name,
+                message=message,
+                hint=hint,
+            ),
+        )
+
+    def going(self) -> tuple[Device, ...]:
+        return (self.dev, *self.host.affected_by(self.dev))
+
+    def pci(self) -> None:
+        self._placement()
+        members = [d for d in self.going() if d.kind == "pci"]
+        for member in members:
+            if not _neutral(member.driver) and not stays_with_host(member):
+                self.add(
+                    "host_driver",
+                    "action",
+                    f"{member.sys_name} is bound to the host driver {member.driver}",
+                    _bind_hint(member),
+                    member,
+                )
+            if member.pci is not None and member.pci.boot_vga:
+                self.add(
+                    "boot_vga",
+                    "action",
+                    f"{member.sys_name} is the boot VGA device: the host console goes dark with it",
+                    "use another GPU for the console, or release the framebuffer "
+                    "(video=efifb:off) and unbind the console before starting the VM",
+                    member,
+                )
+        self._function()
+        acs = iommu_status(self.host).acs_override
+        if acs is not None and self.dev.iommu_group is not None:
+            self.add(
+                "acs_override",
+                "warning",
+                f"pcie_acs_override={acs} is on the kernel command line: the groups look "
+                "isolated but are not, and the devices can still reach each other",
+                "remove pcie_acs_override, or accept that isolation between these devices is lost",
+            )
+
+    def _placement(self) -> None:
+        """Whether the device can be assigned at all: its kind, the IOMMU, its group."""
+        host, dev = self.host, self.dev
+        infrastructure = [r for r in dev.reasons if r in ("bridge", "pcie_port")]
+        if infrastructure:
+            self.add(
+                "not_passable",
+                "blocker",
+                f"{dev.sys_name} is a {' and a '.join(infrastructure)}: "
+                "bridges and ports are not passed",
+                "pass the endpoints beneath it instead",
+            )
+        if not host.iommu_enabled:
+            self.add(
+                "iommu_off",
+                "blocker",
+                "the IOMMU is off or absent: VFIO cannot assign PCI devices",
+                iommu_status(host).hint,
+            )
+        elif dev.iommu_group is None:
+            self.add(
+                "no_iommu_group",
+                "blocker",
+                f"{dev.sys_name} is in no IOMMU group (behind Intel VMD, or left out by "
+                "the platform)",
+                "pass the whole controller it sits behind, or disable VMD in the firmware",
+            )
+        if dev.reasons == ("has_passthrough_children",):
+            self.add(
+                "controller",
+                "info",
+                f"{dev.sys_name} is a controller whose devices can be passed one by one",
+                "pass the devices beneath it instead, unless the VM needs the whole controller",
+            )
+
+    def _function(self) -> None:
+        """Reset and SR-IOV facts of the function itself."""
+        dev, pci = self.dev, self.dev.pci
+        if pci is None:
+            return
+        if not pci.reset_methods and not pci.has_reset:
+            self.add(
+                "no_reset",
+                "warning",
+                f"{dev.sys_name} offers no reset method: it may not come back after the VM stops",
+                "prefer a device with FLR; expect to reboot the host to reuse it",
+            )
+        if pci.sriov_numvfs:
+            self.add(
+                "sriov_pf_with_vfs",
+                "action",
+                f"{dev.sys_name} is an SR-IOV physical function with {pci.sriov_numvfs} "
+                "VFs enabled",
+                f"disable them first (echo 0 > /sys/bus/pci/devices/{dev.sys_name}/"
+                "sriov_numvfs), or pass a VF instead",
+            )
+        if pci.physfn is not None:
+            self.add(
+                "sriov_vf",
+                "info",
+                f"{dev.sys_name} is an SR-IOV virtual function of {pci.physfn}",
+                f"keep {pci.physfn} bound to its host driver while the VF is in use",
+            )
+
+    def usb(self) -> None:
+        if "usb_hub" in self.dev.reasons:
+            self.add(
+                "usb_hub",
+                "blocker",
+                f"{self.dev.sys_name} is a USB hub: hubs are not passed",
+                "pass the devices behind it one by one",
+            )
+        else:
+            self.add(
+                "usb_no_iommu", "info", "USB devices go through QEMU's usb-host: no IOMMU is needed"
+            )
+
+    def scsi(self) -> None:
+        scsi = self.dev.scsi
+        if scsi is None or scsi.generic is None:
+            self.add(
+                "scsi_no_sg",
+                "blocker",
+                f"{self.dev.sys_name} has no SCSI generic (sg) node",
+                "load the sg module (modprobe sg)",
+            )
+
+    def host_use(self) -> None:
+        """Block devices, swap and network interfaces that the host still uses."""
+        going = {d.name for d in self.going()}
+        by_name = {c.name: c for c in self.host.class_devices if c.subsystem == "block"}
+        proc = self.host.proc
+        if proc is None:
+            self.add(
+                "host_use_unknown",
+                "info",
+                "/proc was not read: mounts, swap and routes were not checked",
+                "scan with proc= (the live scan reads /proc)",
+            )
+        for cdev in self.host.class_devices:
+            if cdev.node is None or cdev.node not in going:
+                continue
+            owner = self.host.device(cdev.node)
+            if cdev.subsystem == "block":
+                self._block(cdev, owner, by_name, proc)
+            elif cdev.subsystem == "net":
+                self._net(cdev, owner, proc)
+            elif cdev.subsystem == "graphics":
+                self.add(
+                    "framebuffer_console",
+                    "action",
+                    f"{cdev.name} on {owner.sys_name} may hold the host console",
+                    "release the framebuffer before starting the VM",
+                    owner,
+                )
+
+    def _block(
+        self,
+        cdev: ClassDevice,
+        owner: Device,
+        by_name: Mapping[str, ClassDevice],
+        proc: ProcFacts | None,
+    ) -> None:
+        stack = [cdev.name]
+        seen: set[str] = set()
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            block = by_name.get(name)
+            via = "" if name == cdev.name else f" (through {cdev.name})"
+            if proc is not None and block is not None:
+                devnum = block.attributes.get("dev")
+                if proc.mounts is not None and devnum in proc.mounts:
+                    where = ", ".join(proc.mounts[devnum])  # type: ignore[index]
+                    self.add(
+                        "mounted",
+                        "blocker",
+                        f"{name}{via} is mounted on {where}",
+                        "unmount it, or keep this device on the host",
+                        owner,
+                    )
+                if proc.swaps is not None and name in proc.swaps:
+                    self.add(
+                        "swap",
+                        "blocker",
+                        f"{name}{via} is in use as swap",
+                        f"swapoff /dev/{name}, or keep this device on the host",
+                        owner,
+                    )
+            if block is not None:
+                for holder in block.holders:
+                    if holder not in seen and name == cdev.name:
+                        self.add(
+                            "holder",
+                            "action",
+                            f"{name} is part of {holder} (device mapper, md or LVM)",
+                            f"stop {holder} first",
+                            owner,
+                        )
+                    stack.append(holder)
+
+    def _net(self, cdev: ClassDevice, owner: Device, proc: ProcFacts | None) -> None:
+        if proc is not None and proc.default_route is not None and cdev.name in proc.default_route:
+            self.add(
+                "default_route",
+                "blocker",
+                f"{cdev.name} carries the host's default route",
+                "move the route to another interface, or keep this device on the host",
+                owner,
+            )
+        elif cdev.attributes.get("operstate") == "up":
+            self.add(
+                "network_up",
+                "action",
+                f"{cdev.name} is up on the host",
+                f"ip link set {cdev.name} down, after moving what uses it",
+                owner,
+            )
+
+
+_RANK: dict[Severity, int] = {"info": 0, "warning": 1, "action": 2, "blocker": 3}
+
+
+def assess(host: Host, dev: Device) -> Assessment:
+    """Every finding on passing *dev*, and the verdict they add up to."""
+    checker = _Checker(host, dev)
+    if dev.kind == "pci":
+        checker.pci()
+    elif dev.kind == "usb_device":
+        checker.usb()
+    else:
+        checker.scsi()
+    checker.host_use()
+    findings = tuple(sorted(checker.findings, key=lambda f: -_RANK[f.severity]))
+    worst = max((_RANK[f.severity] for f in findings), default=0)
+    verdict: Verdict = "blocked" if worst == 3 else "needs_preparation" if worst == 2 else "ready"
+    return Assessment(device=dev.name, verdict=verdict, findings=findings)
