@@ -16,12 +16,15 @@ from importlib.metadata import PackageNotFoundError, version
 from ._errors import DeviceNotFoundError, FixtureError, HostpassthruError, SysfsNotFoundError
 from ._explain import Affected, GroupVerdict, class_name
 from ._model import Device, Host, PciInfo, ScsiInfo, UsbInfo
+from ._readiness import Assessment, Finding, IommuStatus
 from ._records import KINDS, Kind
 from ._rules import REASONS
 from ._scan import (
     affected_by,
+    check,
     explain_affected,
     group_verdicts,
+    iommu_status,
     passthrough_devices,
     scan,
 )
@@ -35,12 +38,15 @@ __all__ = [
     "KINDS",
     "REASONS",
     "Affected",
+    "Assessment",
     "Device",
     "DeviceNotFoundError",
+    "Finding",
     "FixtureError",
     "GroupVerdict",
     "Host",
     "HostpassthruError",
+    "IommuStatus",
     "Kind",
     "PciInfo",
     "ScsiInfo",
@@ -48,9 +54,11 @@ __all__ = [
     "UsbInfo",
     "__version__",
     "affected_by",
+    "check",
     "class_name",
     "explain_affected",
     "group_verdicts",
+    "iommu_status",
     "passthrough_devices",
     "scan",
 ]

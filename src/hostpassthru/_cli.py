@@ -16,13 +16,14 @@ from ._errors import HostpassthruError
 from ._explain import Affected, GroupVerdict, class_name
 from ._record import record
 from ._records import KINDS
-from ._scan import explain_affected, group_verdicts, scan
+from ._scan import check, explain_affected, group_verdicts, iommu_status, scan
 from .testing import load_recording, materialize
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     from ._model import Device, Host
+    from ._readiness import Finding, IommuStatus
 
 __all__ = ["main"]
 
@@ -36,6 +37,8 @@ examples:
   hostpassthru show 0000:01:00.0          every fact about one device
   hostpassthru affected pci_0000_01_00_0  what leaves the host with it, and why
   hostpassthru groups                     the IOMMU groups, each with a verdict
+  hostpassthru check                      the IOMMU, and a verdict per device
+  hostpassthru check 0000:01:00.0         every finding on one device, with hints
   hostpassthru --sysfs /tmp/capture/sys list --json
 """
 
@@ -359,6 +362,12 @@ def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:  # n
         help="read the sysfs tree under PATH instead of this host",
     )
     parser.add_argument(
+        "--proc",
+        metavar="PATH",
+        default=default,
+        help="read the /proc facts (mounts, swap, routes, command line) under PATH",
+    )
+    parser.add_argument(
         "--replay",
         metavar="FILE",
         default=default,
@@ -435,6 +444,18 @@ def _parser() -> argparse.ArgumentParser:
     command(
         "groups", "every IOMMU group with its members and a verdict", "hostpassthru groups"
     ).set_defaults(run=_cmd_groups)
+    p_check = command(
+        "check",
+        "say before the VM fails: the IOMMU, and each device's verdict and findings",
+        "hostpassthru check 0000:01:00.0",
+    )
+    p_check.add_argument(
+        "devices",
+        nargs="*",
+        metavar="DEVICE",
+        help="devices to check (default: all passthrough devices)",
+    )
+    p_check.set_defaults(run=_cmd_check)
     p_rec = command(
         "record",
         "write this host's devices as a recording, to replay or attach to a bug report",
@@ -466,14 +487,98 @@ def _cmd_record(args: argparse.Namespace, host: Host) -> int:
     return 0
 
 
+EXIT_NEEDS_PREPARATION = 3
+EXIT_BLOCKED = 4
+_VERDICT_EXIT = {"ready": 0, "needs_preparation": EXIT_NEEDS_PREPARATION, "blocked": EXIT_BLOCKED}
+
+
+def _iommu_lines(status: IommuStatus) -> list[str]:
+    def yes_no(value: bool | None) -> str:
+        return "unknown" if value is None else "on" if value else "off"
+
+    units = ", ".join(f"{name} ({kind})" for name, kind in status.units) or "none listed"
+    lines = [
+        f"IOMMU: {'on' if status.enabled else 'off'}; units: {units}; "
+        f"interrupt remapping: {yes_no(status.interrupt_remapping)}",
+    ]
+    if status.cmdline is not None:
+        options = [
+            f"{key}={value}"
+            for key, value in (
+                ("intel_iommu", status.intel_iommu),
+                ("amd_iommu", status.amd_iommu),
+                ("iommu", status.iommu),
+                ("pcie_acs_override", status.acs_override),
+                ("vfio-pci.ids", ",".join(status.vfio_pci_ids) or None),
+            )
+            if value is not None
+        ]
+        lines.append(f"kernel command line: {' '.join(options) or 'no IOMMU options'}")
+    if status.hint:
+        lines.append(f"hint: {status.hint}")
+    return lines
+
+
+def _finding_dict(f: Finding) -> dict[str, Any]:
+    return attrs.asdict(f)
+
+
+def _cmd_check(args: argparse.Namespace, host: Host) -> int:
+    devices = [host.device(d) for d in args.devices] if args.devices else host.passthrough_devices()
+    results = [check(d, host=host) for d in devices]
+    status = iommu_status(host=host)
+    code = max((_VERDICT_EXIT[r.verdict] for r in results), default=0)
+    if args.json:
+        _print_json(
+            {
+                "iommu": attrs.asdict(status),
+                "devices": [
+                    {
+                        "device": r.device,
+                        "verdict": r.verdict,
+                        "findings": [_finding_dict(f) for f in r.findings],
+                    }
+                    for r in results
+                ],
+                "problems": list(host.problems),
+            }
+        )
+        return code
+    lines = _iommu_lines(status)
+    if args.devices:
+        for r in results:
+            lines += ["", f"{r.device}: {r.verdict.replace('_', ' ')}"]
+            for f in r.findings:
+                concerns = "" if f.device == r.device else f" ({f.device})"
+                lines.append(f"  {f.severity}: {f.code}{concerns}: {f.message}")
+                if f.hint:
+                    lines.append(f"    hint: {f.hint}")
+    else:
+        rows: list[tuple[str, ...]] = [("NAME", "VERDICT", "FINDINGS")]
+        rows += [
+            (
+                r.device,
+                r.verdict.replace("_", " "),
+                ", ".join(f.code for f in r.findings if f.severity != "info") or "-",
+            )
+            for r in results
+        ]
+        lines += ["", _table(rows) if results else "no passthrough devices"]
+    print("\n".join(lines))
+    _warn_problems(host)
+    return code
+
+
 @contextlib.contextmanager
-def _sysfs_root(args: argparse.Namespace) -> Iterator[str | None]:
+def _sysfs_root(args: argparse.Namespace) -> Iterator[tuple[str | None, str | None]]:
     """The tree to read: --sysfs, a --replay recording written out for the while, or this host."""
     if args.replay is None:
-        yield args.sysfs
+        yield args.sysfs, args.proc
         return
     with tempfile.TemporaryDirectory(prefix="hostpassthru-replay-") as top:
-        yield materialize(load_recording(args.replay), top)
+        root = materialize(load_recording(args.replay), top)
+        proc = os.path.join(top, "proc")
+        yield root, args.proc or (proc if os.path.isdir(proc) else None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -483,8 +588,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.sysfs is not None and args.replay is not None:
         parser.error("--sysfs and --replay cannot be used together")
     try:
-        with _sysfs_root(args) as root:
-            host = scan(root)
+        with _sysfs_root(args) as (root, proc):
+            host = scan(root, proc=proc)
             return int(args.run(args, host))
     except HostpassthruError as exc:
         print(f"hostpassthru: {exc}", file=sys.stderr)

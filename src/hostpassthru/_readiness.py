@@ -273,7 +273,8 @@ class _Checker:
         return (self.dev, *self.host.affected_by(self.dev))
 
     def pci(self) -> None:
-        self._placement()
+        if not self._placement():
+            return
         members = [d for d in self.going() if d.kind == "pci"]
         for member in members:
             if not _neutral(member.driver) and not stays_with_host(member):
@@ -304,7 +305,7 @@ class _Checker:
                 "remove pcie_acs_override, or accept that isolation between these devices is lost",
             )
 
-    def _placement(self) -> None:
+    def _placement(self) -> bool:
         """Whether the device can be assigned at all: its kind, the IOMMU, its group."""
         host, dev = self.host, self.dev
         infrastructure = [r for r in dev.reasons if r in ("bridge", "pcie_port")]
@@ -338,6 +339,7 @@ class _Checker:
                 f"{dev.sys_name} is a controller whose devices can be passed one by one",
                 "pass the devices beneath it instead, unless the VM needs the whole controller",
             )
+        return not infrastructure
 
     def _function(self) -> None:
         """Reset and SR-IOV facts of the function itself."""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from . import _explain, _sysfs, _udev
+from . import _explain, _readiness, _sysfs, _udev
 from ._ids import IdsDatabase
 from ._tree import build
 
@@ -17,10 +17,19 @@ if TYPE_CHECKING:
 
     from ._model import Device, Host
 
-__all__ = ["affected_by", "explain_affected", "group_verdicts", "passthrough_devices", "scan"]
+__all__ = [
+    "affected_by",
+    "check",
+    "explain_affected",
+    "group_verdicts",
+    "iommu_status",
+    "passthrough_devices",
+    "scan",
+]
 
 _NAMES = IdsDatabase()
 _LIVE_ROOT = "/sys"
+_LIVE_PROC = "/proc"
 #: While a test's fake host is active (hostpassthru's pytest plugin), scan() with
 #: no argument reads this tree with the path reader: libudev would see the real /sys.
 _fake_roots: list[str] = []
@@ -36,7 +45,11 @@ def fake_live_root(root: str) -> Iterator[None]:
         _fake_roots.remove(root)
 
 
-def scan(sysfs: str | os.PathLike[str] | None = None) -> Host:
+def scan(
+    sysfs: str | os.PathLike[str] | None = None,
+    *,
+    proc: str | os.PathLike[str] | None = None,
+) -> Host:
     """Read a host's devices, IOMMU groups and passthrough facts.
 
     With no argument, read this host: libudev (through pyudev) enumerates the
@@ -44,15 +57,21 @@ def scan(sysfs: str | os.PathLike[str] | None = None) -> Host:
     instead, and ``problems`` says so. With *sysfs*, read the tree under that
     directory with plain file calls only, so fixtures and pyfakefs work.
     Raises SysfsNotFoundError when the root does not exist or is no sysfs tree.
+
+    *proc* is where the few /proc facts that readiness checks need are read
+    (command line, mounts, swap, routes): ``/proc`` for the live scan; with
+    *sysfs* and no *proc*, they are not read, and ``host.proc`` is None.
     """
+    proc_root = None if proc is None else os.fspath(proc)
     if sysfs is None and _fake_roots:
         sysfs = _fake_roots[-1]
     if sysfs is not None:
-        return build(_sysfs.read(os.fspath(sysfs)), _NAMES)
+        return build(_sysfs.read(os.fspath(sysfs), proc_root), _NAMES)
+    proc_root = proc_root or _LIVE_PROC
     try:
-        snapshot = _udev.read(_LIVE_ROOT)
+        snapshot = _udev.read(_LIVE_ROOT, proc_root)
     except _udev.UdevUnavailableError as exc:
-        snapshot = _sysfs.read(_LIVE_ROOT)
+        snapshot = _sysfs.read(_LIVE_ROOT, proc_root)
         note = f"libudev unavailable ({exc}); read {_LIVE_ROOT} with plain file calls"
         snapshot = attrs.evolve(snapshot, problems=(note, *snapshot.problems))
     return build(snapshot, _NAMES)
@@ -96,3 +115,17 @@ def group_verdicts(*, host: Host | None = None) -> tuple[_explain.GroupVerdict, 
     if host is None:
         host = scan()
     return tuple(_explain.group_verdict(host, n) for n in host.iommu_groups)
+
+
+def iommu_status(*, host: Host | None = None) -> _readiness.IommuStatus:
+    """Whether the IOMMU is on, its hardware units, and what the kernel command line says."""
+    if host is None:
+        host = scan()
+    return _readiness.iommu_status(host)
+
+
+def check(dev: Device | str, *, host: Host | None = None) -> _readiness.Assessment:
+    """What stands between *dev* and a VM: a verdict and findings, each with a hint."""
+    if host is None:
+        host = scan()
+    return _readiness.assess(host, host.device(dev))
