@@ -497,10 +497,9 @@ def _iommu_lines(status: IommuStatus) -> list[str]:
         return "unknown" if value is None else "on" if value else "off"
 
     units = ", ".join(f"{name} ({kind})" for name, kind in status.units) or "none listed"
-    lines = [
-        f"IOMMU: {'on' if status.enabled else 'off'}; units: {units}; "
-        f"interrupt remapping: {yes_no(status.interrupt_remapping)}",
-    ]
+    state = "on" if status.enabled else "off"
+    remapping = yes_no(status.interrupt_remapping)
+    lines = [f"IOMMU: {state}; units: {units}; interrupt remapping: {remapping}"]
     if status.cmdline is not None:
         options = [
             f"{key}={value}"
