@@ -26,11 +26,11 @@ class TestLive:
 
     @pytest.mark.live
     def test_live_equals_path_reader(self) -> None:
-        """scan() and scan(sysfs="/sys") give equal hosts."""
+        """scan() and scan(sysfs="/sys", proc="/proc") give equal hosts."""
         if not os.path.isdir("/sys/bus/pci/devices"):
             pytest.skip("this machine has no /sys/bus/pci")
         live = hp.scan()
-        assert (live, "udev") == (hp.scan(sysfs="/sys"), live.source)
+        assert (live, "udev") == (hp.scan(sysfs="/sys", proc="/proc"), live.source)
 
     @pytest.mark.live
     def test_module_functions_scan_live(self) -> None:
