@@ -272,9 +272,10 @@ class _Checker:
     def going(self) -> tuple[Device, ...]:
         return (self.dev, *self.host.affected_by(self.dev))
 
-    def pci(self) -> None:
+    def pci(self) -> bool:
+        """PCI findings; False when the device is infrastructure and nothing more applies."""
         if not self._placement():
-            return
+            return False
         members = [d for d in self.going() if d.kind == "pci"]
         for member in members:
             if not _neutral(member.driver) and not stays_with_host(member):
@@ -304,6 +305,7 @@ class _Checker:
                 "isolated but are not, and the devices can still reach each other",
                 "remove pcie_acs_override, or accept that isolation between these devices is lost",
             )
+        return True
 
     def _placement(self) -> bool:
         """Whether the device can be assigned at all: its kind, the IOMMU, its group."""
@@ -494,13 +496,15 @@ _RANK: dict[Severity, int] = {"info": 0, "warning": 1, "action": 2, "blocker": 3
 def assess(host: Host, dev: Device) -> Assessment:
     """Every finding on passing *dev*, and the verdict they add up to."""
     checker = _Checker(host, dev)
+    passable = True
     if dev.kind == "pci":
-        checker.pci()
+        passable = checker.pci()
     elif dev.kind == "usb_device":
         checker.usb()
     else:
         checker.scsi()
-    checker.host_use()
+    if passable:
+        checker.host_use()
     findings = tuple(sorted(checker.findings, key=lambda f: -_RANK[f.severity]))
     worst = max((_RANK[f.severity] for f in findings), default=0)
     verdict: Verdict = "blocked" if worst == 3 else "needs_preparation" if worst == 2 else "ready"
