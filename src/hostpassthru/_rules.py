@@ -45,7 +45,7 @@ def stays_with_host(dev: Device) -> bool:
     """True for the group members that VFIO lets the host keep: bridges and PCIe ports.
 
     VFIO has accepted a group whose PCI bridges (any header type but the normal
-    one) stay bound to a host driver since groups appeared in Linux 3.6
+    one) stay bound to a host driver since it was merged in Linux 3.6
     (vfio_dev_driver_allowed(); the IOMMU core took the check over in 5.19).
     From sysfs alone the class code stands in for the header type, as in
     libvirt's virpci.c: PCI-to-PCI bridges and the ports that pcieport binds.
