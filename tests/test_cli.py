@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -14,7 +15,7 @@ import hostpassthru as hp
 from hostpassthru import _scan
 from hostpassthru._cli import main
 from hostpassthru._ids import IdsDatabase
-from hostpassthru.testing import fixture_names
+from hostpassthru.testing import FakeHost, fixture_names
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -355,7 +356,7 @@ class TestShowAndAffected:
         """The JSON of show carries the device, its group and what goes."""
         code, out, _ = run(["show", "usb1", "--json", "--sysfs", sysfs_tree("desktop-gpu")], capsys)
         doc = json.loads(out)
-        assert (0, ["schema", "device", "group", "affected"], "usb_usb1", None, []) == (
+        assert (0, ["schema", "device", "group", "affected", "check"], "usb_usb1", None, []) == (
             code,
             list(doc),
             doc["device"]["name"],
@@ -395,7 +396,7 @@ SHAPES = {
     "list": {"schema", "iommu_enabled", "devices", "problems"},
     "tree": {"schema", "iommu_enabled", "tree", "problems"},
     "groups": {"schema", "iommu_enabled", "groups", "problems"},
-    "show": {"schema", "device", "group", "affected"},
+    "show": {"schema", "device", "group", "affected", "check"},
     "affected": {"schema", "device", "affected"},
 }
 
@@ -450,3 +451,103 @@ class TestEveryCommandEveryFixture:
             check=False,
         )
         assert (0, True, "") == (done.returncode, bool(done.stdout), done.stderr)
+
+
+TREE_BOOT_VGA = """\
+0000:00:03.1  PCI bridge  [pcieport]  group 7  (bridge, pcie_port, has_passthrough_children)
+|-- 0000:0a:00.0  GPU  [amdgpu]  group 8  [passthrough]
+`-- 0000:0a:00.1  audio function  [snd_hda_intel]  group 8  [passthrough]
+"""
+
+GROUPS_BOOT_VGA = """\
+group 7: bridges and ports only: nothing to pass
+  0000:00:03.1  PCI bridge  [pcieport]  (stays with the host)
+
+group 8: GPU with its audio function: pass both
+  0000:0a:00.0  GPU  [amdgpu]
+  0000:0a:00.1  audio function  [snd_hda_intel]
+"""
+
+TREE_UNICODE = (
+    "0000:00:03.1  PCI bridge  [pcieport]  group 7  "
+    "\x1b[2m(bridge, pcie_port, has_passthrough_children)\x1b[0m\n"
+    """\
+├── 0000:0a:00.0  GPU  [amdgpu]  group 8  \x1b[32m[passthrough]\x1b[0m
+└── 0000:0a:00.1  audio function  [snd_hda_intel]  group 8  \x1b[32m[passthrough]\x1b[0m
+"""
+)
+
+
+class FakeTerminal(io.StringIO):
+    """A UTF-8 terminal, as far as isatty() and encoding tell."""
+
+    encoding = "utf-8"
+
+    def isatty(self) -> bool:
+        """Claim to be a terminal."""
+        return True
+
+
+class TestSecondFixture:
+    """tree and groups on the boot-VGA host, written out by hand."""
+
+    def test_tree(
+        self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """ASCII tree for a pipe."""
+        assert (0, TREE_BOOT_VGA, "") == run(
+            ["tree", "--sysfs", sysfs_tree("ready-boot-vga")], capsys
+        )
+
+    def test_groups(
+        self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A port alone, and a GPU with its audio."""
+        assert (0, GROUPS_BOOT_VGA, "") == run(
+            ["groups", "--sysfs", sysfs_tree("ready-boot-vga")], capsys
+        )
+
+    def test_terminal(
+        self, sysfs_tree: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """On a UTF-8 terminal: box-drawing characters and colour."""
+        monkeypatch.delenv("NO_COLOR", raising=False)
+        out = FakeTerminal()
+        monkeypatch.setattr(sys, "stdout", out)
+        main(["tree", "--sysfs", sysfs_tree("ready-boot-vga")])
+        assert TREE_UNICODE == out.getvalue()
+
+    def test_no_color(
+        self, sysfs_tree: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """NO_COLOR keeps a terminal's output free of escape sequences."""
+        monkeypatch.setenv("NO_COLOR", "1")
+        out = FakeTerminal()
+        monkeypatch.setattr(sys, "stdout", out)
+        main(["tree", "--sysfs", sysfs_tree("ready-boot-vga")])
+        assert ("\x1b" in out.getvalue(), "├──" in out.getvalue()) == (False, True)
+
+
+class TestVerdicts:
+    """Group verdicts in words."""
+
+    def test_chipset_group(self, tmp_path: Path) -> None:
+        """An ISA bridge in the group goes along, and the verdict says the host needs it."""
+        fake = (
+            FakeHost(tmp_path)
+            .add_pci("0000:00:1f.0", cls=0x060100, group=9)
+            .add_pci("0000:00:1f.3", cls=0x040300, driver="snd_hda_intel", group=9)
+            .add_pci("0000:00:1f.4", cls=0x0C0500, driver="i801_smbus", group=9)
+            .add_pci("0000:00:02.0", cls=0x030000, driver="i915", group=2)
+            .add_pci("0000:00:1c.0", cls=0x060400, driver="pcieport", group=5)
+            .add_pci("0000:03:00.0", cls=0x020000, group=5, parent="0000:00:1c.0")
+            .add_pci("0000:04:00.0", cls=0x010802, group=5, parent="0000:00:1c.0")
+        )
+        host = hp.scan(sysfs=fake.root)
+        assert {
+            2: "GPU: passes alone",
+            5: "Ethernet controller, NVMe controller: "
+            "2 devices without isolation, pass all together",
+            9: "ISA bridge with its audio function and SMBus controller: pass all 3; "
+            "the host usually needs the ISA bridge (0000:00:1f.0)",
+        } == {v.number: v.verdict for v in hp.group_verdicts(host=host)}

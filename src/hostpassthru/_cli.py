@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     from ._model import Device, Host
-    from ._readiness import Finding, IommuStatus
+    from ._readiness import Assessment, IommuStatus
 
 __all__ = ["main"]
 
@@ -239,6 +239,16 @@ def _facts(dev: Device) -> list[tuple[str, str]]:
             ("revision", "-" if p.revision is None else f"0x{p.revision:02x}"),
             ("numa node", text(p.numa_node)),
             ("sr-iov pf", text(p.physfn)),
+            ("sr-iov vfs", text(p.sriov_numvfs)),
+            (
+                "reset",
+                "none"
+                if not (p.reset_methods or p.has_reset)
+                else text(p.reset_methods)
+                if p.reset_methods
+                else "yes",
+            ),
+            ("boot vga", "yes" if p.boot_vga else "-"),
         ]
     if dev.usb is not None:
         u = dev.usb
@@ -276,6 +286,7 @@ def _cmd_show(args: argparse.Namespace, host: Host) -> int:
                 "device": device_dict(dev),
                 "group": None if group is None else _verdict_dict(group),
                 "affected": _affected_dicts(host, dev),
+                "check": _assessment_dict(check(dev, host=host)),
             }
         )
         return 0
@@ -292,6 +303,11 @@ def _cmd_show(args: argparse.Namespace, host: Host) -> int:
         rows.append(("group verdict:", group.verdict))
     goes = explain_affected(dev, host=host)
     rows.append(("goes with it:", ", ".join(f"{a.device.name} ({_why(a)})" for a in goes) or "-"))
+    assessment = check(dev, host=host)
+    codes = ", ".join(f.code for f in assessment.findings if f.severity != "info")
+    rows.append(
+        ("readiness:", assessment.verdict.replace("_", " ") + (f" ({codes})" if codes else "")),
+    )
     print(_table(rows))
     _warn_problems(host)
     return 0
@@ -518,8 +534,12 @@ def _iommu_lines(status: IommuStatus) -> list[str]:
     return lines
 
 
-def _finding_dict(f: Finding) -> dict[str, Any]:
-    return attrs.asdict(f)
+def _assessment_dict(a: Assessment) -> dict[str, Any]:
+    return {
+        "device": a.device,
+        "verdict": a.verdict,
+        "findings": [attrs.asdict(f) for f in a.findings],
+    }
 
 
 def _cmd_check(args: argparse.Namespace, host: Host) -> int:
@@ -531,14 +551,7 @@ def _cmd_check(args: argparse.Namespace, host: Host) -> int:
         _print_json(
             {
                 "iommu": attrs.asdict(status),
-                "devices": [
-                    {
-                        "device": r.device,
-                        "verdict": r.verdict,
-                        "findings": [_finding_dict(f) for f in r.findings],
-                    }
-                    for r in results
-                ],
+                "devices": [_assessment_dict(r) for r in results],
                 "problems": list(host.problems),
             }
         )
