@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from . import _facts, _sysfs
+from . import _sysfs
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -147,7 +147,7 @@ def record(host: Host, *, anonymize: bool = False) -> Recorded:
         for path, attributes in _extras(root, dev):
             want(path, attributes, dev.name)
     for cdev in host.class_devices:
-        want(cdev.path, _facts.CLASSES[cdev.subsystem], cdev.node or cdev.name)
+        want(cdev.path, _sysfs.CLASSES[cdev.subsystem], cdev.node or cdev.name)
     blocks = [
         "\n".join(recorder.block(path, attributes, owner))
         for path, (attributes, owner) in sorted(wanted.items())

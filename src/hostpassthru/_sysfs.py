@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Callable
 from typing import Literal
 
 from ._errors import SysfsNotFoundError
-from ._records import DeviceRecord, Kind, Snapshot
+from ._records import ClassDeviceRecord, DeviceRecord, Kind, ProcRecord, Snapshot
 
 __all__ = [
     "ATTRIBUTES",
+    "CLASSES",
     "Problems",
+    "assemble",
     "check_root",
     "read",
     "read_attribute",
+    "read_class_devices",
     "read_groups",
+    "read_proc",
     "read_record",
     "relative_path",
     "scsi_device_path",
@@ -351,24 +356,100 @@ def _read_scsi(root: str, problems: Problems) -> list[DeviceRecord]:
     return records
 
 
-def read(root: str, proc: str | None = None) -> Snapshot:
-    """Read the sysfs tree under *root* (and *proc*, if given) with plain file calls."""
-    from ._facts import read_class_devices, read_proc  # noqa: PLC0415 - it imports this module
+#: Class -> the attributes read for each of its devices.
+CLASSES: dict[str, tuple[str, ...]] = {
+    "block": ("dev",),
+    "net": ("operstate",),
+    "graphics": (),
+    "iommu": (),
+}
 
+
+def read_class_devices(root: str, problems: Problems) -> list[ClassDeviceRecord]:
+    """Block devices with their holders, network interfaces, framebuffers and IOMMU units."""
+    records = []
+    for subsystem, attributes in CLASSES.items():
+        top = f"{root}/class/{subsystem}"
+        for name in _listdir(top, problems, f"class/{subsystem}"):
+            path = relative_path(root, f"{top}/{name}")
+            if path is None:
+                continue
+            values = {}
+            for attribute in attributes:
+                value = read_attribute(root, name, path, attribute, problems)
+                if value is not None:
+                    values[attribute] = value
+            holders: tuple[str, ...] = ()
+            if subsystem == "block":
+                holders = tuple(_listdir(f"{root}/{path}/holders", problems, f"{name}: holders"))
+            records.append(
+                ClassDeviceRecord(
+                    subsystem=subsystem,
+                    name=name,
+                    path=path,
+                    attributes=values,
+                    holders=holders,
+                ),
+            )
+    return records
+
+
+def _read_proc_file(path: str, problems: Problems) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        problems.append(f"{path}: unreadable ({exc.strerror or type(exc).__name__})")
+        return None
+
+
+def read_proc(proc: str, problems: Problems) -> ProcRecord:
+    """The /proc files the readiness checks need, as text; None for each one missing."""
+    return ProcRecord(
+        cmdline=_read_proc_file(f"{proc}/cmdline", problems),
+        mountinfo=_read_proc_file(f"{proc}/self/mountinfo", problems),
+        swaps=_read_proc_file(f"{proc}/swaps", problems),
+        route=_read_proc_file(f"{proc}/net/route", problems),
+        interrupts=_read_proc_file(f"{proc}/interrupts", problems),
+    )
+
+
+#: What a reader enumerates: (root, problems, whether to read iommu_group links) -> records.
+NodeReader = Callable[[str, Problems, bool], list[DeviceRecord]]
+
+
+def assemble(
+    root: str,
+    proc: str | None,
+    source: Literal["sysfs", "udev"],
+    nodes: NodeReader,
+) -> Snapshot:
+    """One pass of a reader: groups, nodes (as *nodes* enumerates them), class devices, /proc."""
     root = check_root(root)
     problems: Problems = []
     groups = read_groups(root, problems)
-    records = [
-        *_read_pci(root, problems, links=not groups),
-        *_read_usb(root, problems),
-        *_read_scsi(root, problems),
-    ]
+    records = nodes(root, problems, not groups)
     return Snapshot(
         root=root,
-        source="sysfs",
+        source=source,
         records=tuple(records),
         groups=groups,
         problems=tuple(problems),
         class_devices=tuple(read_class_devices(root, problems)),
         proc=None if proc is None else read_proc(proc, problems),
     )
+
+
+def read(root: str, proc: str | None = None) -> Snapshot:
+    """Read the sysfs tree under *root* (and *proc*, if given) with plain file calls."""
+
+    def nodes(root: str, problems: Problems, links: bool) -> list[DeviceRecord]:
+        return [
+            *_read_pci(root, problems, links=links),
+            *_read_usb(root, problems),
+            *_read_scsi(root, problems),
+        ]
+
+    return assemble(root, proc, "sysfs", nodes)

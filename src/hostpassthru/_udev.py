@@ -10,10 +10,12 @@ from the device directories libudev found.
 from __future__ import annotations
 
 import os
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from . import _facts, _sysfs
-from ._records import DeviceRecord, Snapshot
+from . import _sysfs
+
+if TYPE_CHECKING:
+    from ._records import DeviceRecord, Snapshot
 
 __all__ = ["UdevUnavailableError", "read"]
 
@@ -105,20 +107,12 @@ def _scsi(context: Any, root: str, problems: list[str]) -> list[DeviceRecord]:  
 def read(root: str = "/sys", proc: str | None = None) -> Snapshot:
     """Enumerate the live host's nodes through libudev; raises UdevUnavailableError."""
     context = _context()
-    root = _sysfs.check_root(root)
-    problems: list[str] = []
-    groups = _sysfs.read_groups(root, problems)
-    records = [
-        *_pci(context, root, problems, links=not groups),
-        *_usb(context, root, problems),
-        *_scsi(context, root, problems),
-    ]
-    return Snapshot(
-        root=root,
-        source="udev",
-        records=tuple(records),
-        groups=groups,
-        problems=tuple(problems),
-        class_devices=tuple(_facts.read_class_devices(root, problems)),
-        proc=None if proc is None else _facts.read_proc(proc, problems),
-    )
+
+    def nodes(root: str, problems: list[str], links: bool) -> list[DeviceRecord]:
+        return [
+            *_pci(context, root, problems, links=links),
+            *_usb(context, root, problems),
+            *_scsi(context, root, problems),
+        ]
+
+    return _sysfs.assemble(root, proc, "udev", nodes)
