@@ -80,6 +80,8 @@ class TestLspci:
         if LSPCI is None:
             pytest.skip("lspci not installed (Debian package pciutils); .ci/run installs it")
         root = materialize(name, tmp_path)
+        if not os.path.isdir(f"{root}/bus/pci"):
+            pytest.skip("no bus/pci in this tree: lspci would read this machine instead")
         out = subprocess.run(
             [LSPCI, "-D", "-vmm", "-O", f"sysfs.path={root}/bus/pci"],
             capture_output=True,

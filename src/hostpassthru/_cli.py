@@ -99,7 +99,7 @@ def _cmd_list(args: argparse.Namespace, host: Host) -> int:
             row = (*row[:5], ",".join(d.reasons) or "-", row[5])
         rows.append(row)
     if len(rows) == 1:
-        print("no devices", file=sys.stderr)
+        print("no devices" if args.all else "no passthrough devices")
     else:
         print(_table(rows))
     _warn_problems(host)
