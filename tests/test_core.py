@@ -116,6 +116,15 @@ class TestTree:
         host = host_of(usb(f"{XHCI}/usb1/1-1"), usb(f"{XHCI}/usb1/1-10"))
         assert (None, None) == (host.device("1-10").parent, host.device("1-1").parent)
 
+    def test_sibling_sorting_between_parent_and_child(self) -> None:
+        """A sibling whose name extends the parent's ("1-1.5") does not hide the parent."""
+        hub = f"{XHCI}/usb1/1-1"
+        host = host_of(usb(hub, "09"), usb(f"{XHCI}/usb1/1-1.5"), usb(f"{hub}/1-1.2"))
+        assert (["usb_1_1", "usb_1_1_5", "usb_1_1_2"], "usb_1_1") == (
+            [d.name for d in host.devices],
+            host.device("1-1.2").parent,
+        )
+
     def test_ordered_by_path(self) -> None:
         """Nodes come in plain string order of their paths."""
         records = (pci(f"{R}/0000:00:1f.0"), pci(f"{R}/0000:00:02.0"), pci(f"{R}/0000:00:14.0"))

@@ -175,12 +175,14 @@ def build(snapshot: Snapshot, names: NameLookup = no_names) -> Host:
     count = len(records)
     dev_names = [device_name(r.kind, r.sys_name) for r in records]
 
-    # Parents through a stack over the path-ordered records: a node's ancestors
-    # are exactly the stacked nodes whose path prefixes its own.
+    # Parents through a stack: visited in the order of their path components, a
+    # node's ancestors are exactly the stacked nodes whose path prefixes its own.
+    # (Plain string order would not do: "a/b-x" sorts between "a/b" and "a/b/c".)
     parent: list[int | None] = [None] * count
     group: list[int | None] = [None] * count
     stack: list[int] = []
-    for i, record in enumerate(records):
+    for i in sorted(range(count), key=lambda i: records[i].path.split("/")):
+        record = records[i]
         while stack and not record.path.startswith(records[stack[-1]].path + "/"):
             stack.pop()
         parent[i] = stack[-1] if stack else None
