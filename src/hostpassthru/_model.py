@@ -165,7 +165,8 @@ class Host:
     #: Block devices, network interfaces, framebuffers and IOMMU units, with their nodes.
     class_devices: tuple[ClassDevice, ...] = ()
     #: What /proc says (mounts, swap, routes, command line); None where it was not read.
-    proc: ProcFacts | None = None
+    #: Not part of equality: it is no part of the sysfs tree (SPEC section 5 compares trees).
+    proc: ProcFacts | None = attrs.field(default=None, eq=False)
     _index: _Index = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:

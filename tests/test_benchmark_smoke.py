@@ -1,0 +1,89 @@
+"""A small run of the benchmark's pieces, so that it never rots (no timings asserted)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+import hostpassthru as hp
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from generate import generate
+from run import floor, kimchi_affected, measure, table
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, int, int, int]:
+    """A synthetic host of a few hundred nodes on a real directory."""
+    t = generate(250, str(tmp_path_factory.mktemp("bench")))
+    return t.root, t.pci, t.usb, t.scsi
+
+
+class TestGenerator:
+    """The generator writes what it says, in a shape the library reads cleanly."""
+
+    def test_counts(self, tree: tuple[str, int, int, int]) -> None:
+        """The scan finds as many nodes of each kind as were written, without problems."""
+        root, pci, usb, scsi = tree
+        host = hp.scan(sysfs=root)
+        kinds = [d.kind for d in host]
+        assert (pci, usb, scsi, ()) == (
+            kinds.count("pci"),
+            kinds.count("usb_device"),
+            kinds.count("scsi"),
+            host.problems,
+        )
+
+    def test_floor_meets_every_node(self, tree: tuple[str, int, int, int]) -> None:
+        """The floor loop walks the same nodes the scan returns."""
+        root, pci, usb, scsi = tree
+        assert pci + usb + scsi == floor(root)
+
+    def test_shape(self, tree: tuple[str, int, int, int]) -> None:
+        """GPUs go with their audio; VFs alone; an HBA with its disks; sticks with their LUN."""
+        host = hp.scan(sysfs=tree[0])
+        assert (
+            ("pci_0000_03_00_1",),
+            (),
+            24,
+            ("scsi_1_0_0_0",),
+        ) == (
+            tuple(d.name for d in host.affected_by("0000:03:00.0")),
+            host.affected_by("0000:05:02.0"),
+            len(host.affected_by("0000:06:00.0")),
+            tuple(d.name for d in host.affected_by("1-3")),
+        )
+
+
+class TestPeers:
+    """The Kimchi peer runs over the same host, and agrees where the rules agree."""
+
+    def test_kimchi_agrees_on_gpu_and_vf(self, tree: tuple[str, int, int, int]) -> None:
+        """For a GPU and an SR-IOV VF both answers are the same."""
+        host = hp.scan(sysfs=tree[0])
+        for name in ("0000:03:00.0", "0000:05:02.0"):
+            dev = host.device(name)
+            assert [d.name for d in host.affected_by(dev)] == kimchi_affected(host, dev)
+
+    def test_kimchi_differs_on_usb(self, tree: tuple[str, int, int, int]) -> None:
+        """For a USB keyboard Kimchi takes every leaf of its controller's group; we take none."""
+        host = hp.scan(sysfs=tree[0])
+        dev = host.device("1-1.1")
+        assert ((), True) == (host.affected_by(dev), len(kimchi_affected(host, dev)) > 5)
+
+
+class TestMeasure:
+    """One whole measurement on a small tree, and its table."""
+
+    def test_measure(self) -> None:
+        """Every figure is there, and the table has one row."""
+        result = measure(200, repeat=1, kimchi_sample=20)
+        report = table([result])
+        assert (True, 3) == (int(result["nodes"]) >= 200, len(report.splitlines()))  # type: ignore[call-overload]
+        for key in ("floor", "scan", "passthrough", "affected_all", "kimchi_all"):
+            assert float(result[key]) > 0  # type: ignore[arg-type]
+        umock = result["umockdev"]
+        if isinstance(umock, dict):
+            assert umock["same"] is True
