@@ -38,6 +38,12 @@ def test_shipped_fixture(fake_host):
     assert "pci_0000_02_00_0" in pick_devices_for_vm()
 
 
+def test_readiness_fixture_reads_its_proc(fake_host):
+    fake_host.load("ready-nic-route")
+    result = hp.check("0000:03:00.0")
+    assert ("blocked", "default_route") == (result.verdict, result.findings[0].code)
+
+
 def test_recording_by_path(fake_host):
     fake_host.load(os.path.join(os.path.dirname(__file__), "host.umockdev"))
     assert ["pci_0000_00_1f_3"] == pick_devices_for_vm()
@@ -68,7 +74,7 @@ class TestPlugin:
         pytester.makefile(".umockdev", host=RECORDING)
         pytester.makepyfile(test_embedder=EMBEDDER_TESTS)
         result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-        result.assert_outcomes(passed=3)
+        result.assert_outcomes(passed=4)
 
     def test_wrong_expectation_fails_readably(self, pytester: pytest.Pytester) -> None:
         """A wrong expectation fails with pytest's readable diff."""

@@ -65,6 +65,10 @@ def scan(
     proc_root = None if proc is None else os.fspath(proc)
     if sysfs is None and _fake_roots:
         sysfs = _fake_roots[-1]
+        # A fake host's /proc files (F: lines) sit beside its sys/, as on a real host.
+        fake_proc = os.path.join(os.path.dirname(sysfs), "proc")
+        if proc_root is None and os.path.isdir(fake_proc):
+            proc_root = fake_proc
     if sysfs is not None:
         return build(_sysfs.read(os.fspath(sysfs), proc_root), _NAMES)
     proc_root = proc_root or _LIVE_PROC

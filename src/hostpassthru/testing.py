@@ -565,6 +565,9 @@ class FakeHost:
             text = self._read_text(path)
         except OSError as exc:
             raise FixtureError(str(path), None, exc.strerror or str(exc)) from None
-        for dev in parse_recording(text, str(path)).devices:
+        recording = parse_recording(text, str(path))
+        for dev in recording.devices:
             self._add(dev)
+        for name, content in recording.files:
+            _write(self.top.rstrip("/") + name, content.encode("utf-8", "surrogateescape"))
         return self
