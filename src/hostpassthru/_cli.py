@@ -39,6 +39,8 @@ examples:
   hostpassthru groups                     the IOMMU groups, each with a verdict
   hostpassthru check                      the IOMMU, and a verdict per device
   hostpassthru check 0000:01:00.0         every finding on one device, with hints
+  hostpassthru record --anonymize -o myhost.umockdev
+  hostpassthru --replay myhost.umockdev tree
   hostpassthru --sysfs /tmp/capture/sys list --json
 """
 
