@@ -84,6 +84,24 @@ class TestRoundTrip:
             assert original == replayed
 
 
+class TestProcRoundTrip:
+    """With /proc, a recording keeps what the readiness checks read."""
+
+    @pytest.mark.parametrize("name", [n for n in fixture_names() if n.startswith("ready-")])
+    def test_verdicts_survive(self, name: str, tmp_path: Path) -> None:
+        """Every device's assessment and the IOMMU status are the same after a round trip."""
+        original = hp.scan(sysfs=materialize(name, tmp_path / "a"), proc=tmp_path / "a" / "proc")
+        text = record(original, proc=str(tmp_path / "a" / "proc")).text
+        replayed = hp.scan(
+            sysfs=materialize(parse_recording(text), tmp_path / "b"),
+            proc=tmp_path / "b" / "proc",
+        )
+        assert [hp.check(d, host=original) for d in original] == [
+            hp.check(d, host=replayed) for d in replayed
+        ]
+        assert hp.iommu_status(host=original) == hp.iommu_status(host=replayed)
+
+
 @pytest.mark.umockdev
 class TestUmockdevRecord:
     """A capture made by the real umockdev-record loads and scans."""

@@ -490,7 +490,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_record(args: argparse.Namespace, host: Host) -> int:
-    recorded = record(host, anonymize=args.anonymize)
+    recorded = record(host, anonymize=args.anonymize, proc=args.proc_root)
     if args.output in (None, "-"):
         sys.stdout.write(recorded.text)
     else:
@@ -604,6 +604,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with _sysfs_root(args) as (root, proc):
             host = scan(root, proc=proc)
+            # The /proc that scan() read: given, the replay's, or this host's for a live scan.
+            args.proc_root = proc if root is not None else proc or "/proc"
             return int(args.run(args, host))
     except HostpassthruError as exc:
         print(f"hostpassthru: {exc}", file=sys.stderr)

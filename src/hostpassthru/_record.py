@@ -130,8 +130,30 @@ def _names(directory: str) -> list[str]:
         return []
 
 
-def record(host: Host, *, anonymize: bool = False) -> Recorded:
-    """Record what the library reads of *host*'s tree: nodes, class devices, ancestors."""
+_PROC_FILES = ("cmdline", "self/mountinfo", "swaps", "net/route", "interrupts")
+
+
+def _proc_lines(proc: str) -> list[str]:
+    """F: lines for the /proc files the readiness checks read."""
+    lines = []
+    for name in _PROC_FILES:
+        data = _read(f"{proc}/{name}")
+        if data is None:
+            continue
+        text = data.decode("utf-8", "replace")
+        if name == "interrupts":
+            # Only whether remapped (IR-) chips appear is read: keep the header and those.
+            kept = text.splitlines()[:1] + [x for x in text.splitlines()[1:] if "IR-" in x][:1]
+            text = "".join(f"{x}\n" for x in kept)
+        lines.append(f"F: /proc/{name}={_escape(text)}")
+    return lines
+
+
+def record(host: Host, *, anonymize: bool = False, proc: str | None = None) -> Recorded:
+    """Record what the library reads of *host*'s tree: nodes, class devices, ancestors.
+
+    With *proc*, the /proc files the readiness checks read come along as ``F:`` lines.
+    """
     root = host.sysfs or "/sys"
     recorder = _Recorder(root=root, anonymize=anonymize)
     wanted: dict[str, tuple[tuple[str, ...], str]] = {}
@@ -153,4 +175,8 @@ def record(host: Host, *, anonymize: bool = False) -> Recorded:
         for path, (attributes, owner) in sorted(wanted.items())
     ]
     header = "# hostpassthru record: umockdev's record format; replay with --replay FILE\n\n"
-    return Recorded(text=header + "\n\n".join(blocks) + "\n", replaced=tuple(recorder.replaced))
+    files = "\n".join(_proc_lines(proc)) + "\n\n" if proc is not None else ""
+    return Recorded(
+        text=header + files + "\n\n".join(blocks) + "\n",
+        replaced=tuple(recorder.replaced),
+    )
