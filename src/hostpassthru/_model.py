@@ -135,14 +135,25 @@ def _groups(value: Mapping[int, tuple[str, ...]]) -> Mapping[int, tuple[str, ...
 class _Index:
     position: Mapping[str, int]
     paths: tuple[str, ...]
+    class_devices: Mapping[str, tuple[ClassDevice, ...]]
+    blocks: Mapping[str, ClassDevice]
 
 
-def _index(devices: tuple[Device, ...]) -> _Index:
+def _index(devices: tuple[Device, ...], class_devices: tuple[ClassDevice, ...]) -> _Index:
     position: dict[str, int] = {}
     for i, dev in enumerate(devices):
         position[dev.name] = i
         position.setdefault(dev.sys_name, i)
-    return _Index(position=position, paths=tuple(d.path for d in devices))
+    by_node: dict[str, list[ClassDevice]] = {}
+    for cdev in class_devices:
+        if cdev.node is not None:
+            by_node.setdefault(cdev.node, []).append(cdev)
+    return _Index(
+        position=position,
+        paths=tuple(d.path for d in devices),
+        class_devices={k: tuple(v) for k, v in by_node.items()},
+        blocks={c.name: c for c in class_devices if c.subsystem == "block"},
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -170,7 +181,7 @@ class Host:
     _index: _Index = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "_index", _index(self.devices))
+        object.__setattr__(self, "_index", _index(self.devices, self.class_devices))
 
     @property
     def iommu_enabled(self) -> bool:
@@ -228,6 +239,10 @@ class Host:
         lo = bisect.bisect_left(paths, dev.path + "/")
         hi = bisect.bisect_left(paths, dev.path + "0", lo)
         return lo, hi
+
+    def class_devices_of(self, key: str | Device) -> tuple[ClassDevice, ...]:
+        """The block devices, network interfaces and framebuffers whose nearest node this is."""
+        return self._index.class_devices.get(self.device(key).name, ())
 
     def group(self, number: int) -> tuple[Device, ...]:
         """The PCI members of IOMMU group *number*, ordered by path; () if unknown."""

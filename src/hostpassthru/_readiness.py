@@ -397,8 +397,7 @@ class _Checker:
 
     def host_use(self) -> None:
         """Block devices, swap and network interfaces that the host still uses."""
-        going = {d.name for d in self.going()}
-        by_name = {c.name: c for c in self.host.class_devices if c.subsystem == "block"}
+        by_name = self.host._index.blocks  # noqa: SLF001 - the index is shared with the model
         proc = self.host.proc
         if proc is None:
             self.add(
@@ -407,10 +406,9 @@ class _Checker:
                 "/proc was not read: mounts, swap and routes were not checked",
                 "scan with proc= (the live scan reads /proc)",
             )
-        for cdev in self.host.class_devices:
-            if cdev.node is None or cdev.node not in going:
-                continue
-            owner = self.host.device(cdev.node)
+        for owner, cdev in (
+            (dev, cdev) for dev in self.going() for cdev in self.host.class_devices_of(dev)
+        ):
             if cdev.subsystem == "block":
                 self._block(cdev, owner, by_name, proc)
             elif cdev.subsystem == "net":

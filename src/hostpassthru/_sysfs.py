@@ -234,15 +234,10 @@ def read_groups(root: str, problems: Problems) -> dict[int, tuple[str, ...]]:
     top = f"{root}/kernel/iommu_groups"
     groups: dict[int, tuple[str, ...]] = {}
     for entry in _listdir(top, problems, "kernel/iommu_groups"):
-        try:
-            number = int(entry)
-        except ValueError:
+        if not (entry.isascii() and entry.isdigit()):
             problems.append(f"kernel/iommu_groups/{entry}: not a group number")
             continue
-        if number < 0:
-            problems.append(f"kernel/iommu_groups/{entry}: not a group number")
-            continue
-        groups[number] = tuple(
+        groups[int(entry)] = tuple(
             _listdir(f"{top}/{entry}/devices", problems, f"kernel/iommu_groups/{entry}"),
         )
     return groups
