@@ -15,6 +15,7 @@ import pytest
 from pyfakefs.fake_filesystem_unittest import Patcher
 
 import hostpassthru as hp
+import realkernel
 from hostpassthru import _tree
 from hostpassthru.testing import load_recording, materialize
 
@@ -104,3 +105,14 @@ def sysfs_tree(tmp_path: Path) -> Iterator[Callable[[str], str]]:
         return materialize(load_recording(name), tmp_path / name)
 
     return make
+
+
+@pytest.fixture
+def virtio_rng() -> Iterator[realkernel.VirtioRng]:
+    """This machine's virtio RNG, the one device real-kernel tests may touch.
+
+    Skips where not root or where there is none; holds a lock against other
+    test runs; gives the device back its driver and override afterwards.
+    """
+    with realkernel.virtio_rng_guard() as rng:
+        yield rng
