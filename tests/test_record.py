@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +17,13 @@ from hypothesis import strategies as st
 import hostpassthru as hp
 from hostpassthru._cli import main
 from hostpassthru._record import record
-from hostpassthru.testing import FakeHost, fixture_names, materialize, parse_recording
+from hostpassthru.testing import (
+    FakeHost,
+    fixture_names,
+    fixture_path,
+    materialize,
+    parse_recording,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -190,3 +197,19 @@ class TestCommands:
             main(["list", "--replay", str(bad), "--sysfs", "/sys"])
         assert ([1, 1], 2, 2) == (codes, len(err), info.value.code)
         assert f"{bad}:2: not a recording line: 'Q: what'" in err[1]
+
+
+def test_replay_does_not_import_testing(tmp_path: Path) -> None:
+    """--replay reads recordings with the library's own module, not the test support."""
+    recording = tmp_path / "vm.umockdev"
+    shutil.copy(fixture_path("vm-virtio"), recording)
+    child = (
+        "import sys\n"
+        "from hostpassthru._cli import main\n"
+        f"main(['--replay', {str(recording)!r}, 'list'])\n"
+        "print('hostpassthru.testing' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert "False" == done.stdout.splitlines()[-1]

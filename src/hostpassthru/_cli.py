@@ -15,9 +15,9 @@ import attrs
 from ._errors import HostpassthruError
 from ._explain import Affected, GroupVerdict, class_name
 from ._record import record
+from ._recording import materialize, read_recording
 from ._records import KINDS
 from ._scan import check, explain_affected, group_verdicts, iommu_status, scan
-from .testing import load_recording, materialize
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -590,7 +590,7 @@ def _sysfs_root(args: argparse.Namespace) -> Iterator[tuple[str | None, str | No
         yield args.sysfs, args.proc
         return
     with tempfile.TemporaryDirectory(prefix="hostpassthru-replay-") as top:
-        root = materialize(load_recording(args.replay), top)
+        root = materialize(read_recording(args.replay), top)
         proc = os.path.join(top, "proc")
         yield root, args.proc or (proc if os.path.isdir(proc) else None)
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from . import _sysfs
+from ._recording import RecordedDevice, Recording, dump
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -33,11 +34,6 @@ class Recorded:
     replaced: tuple[str, ...] = ()
 
 
-def _escape(text: str) -> str:
-    """GLib's g_strescape() for the printable text that reaches here."""
-    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace('"', '\\"')
-
-
 def _read(path: str) -> bytes | None:
     try:
         with open(path, "rb") as f:
@@ -60,48 +56,55 @@ class _Recorder:
     serials: dict[str, str] = attrs.Factory(dict)
     replaced: list[str] = attrs.Factory(list)
 
-    def attribute(self, path: str, name: str, owner: str) -> str | None:
-        data = _read(f"{self.root}/{path}/{name}")
-        if data is None:
-            return None
+    def attribute(self, data: bytes, name: str, owner: str) -> str | bytes:
+        """The attribute's text, or its bytes where it is no printable text."""
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            return f"H: {name}={data.hex().upper()}"
+            return data
         if not _PRINTABLE.match(text):
-            return f"H: {name}={data.hex().upper()}"
+            return data
         if self.anonymize and name == "serial" and not _PCI_ADDRESS.match(text.strip()):
             # Root hubs carry their controller's PCI address as serial: not per-unit.
             placeholder = self.serials.setdefault(text, f"ANON-SERIAL-{len(self.serials) + 1}")
             self.replaced.append(f"the serial of {owner}, as {placeholder}")
             text = placeholder + "\n"
-        return f"A: {name}={_escape(text)}"
+        return text
 
-    def block(self, path: str, attributes: tuple[str, ...], owner: str) -> list[str]:
+    def block(self, path: str, attributes: tuple[str, ...], owner: str) -> RecordedDevice:
         base = f"{self.root}/{path}"
-        lines = [f"P: /{path}"]
+        properties: list[tuple[str, str]] = []
         uevent = _read(f"{base}/uevent")
         if uevent is not None:
-            lines += [
-                f"E: {line}"
-                for line in uevent.decode("utf-8", "replace").splitlines()
-                if "=" in line and not line.startswith("SUBSYSTEM=")
-            ]
+            for line in uevent.decode("utf-8", "replace").splitlines():
+                key, eq, value = line.partition("=")
+                if eq and key != "SUBSYSTEM":
+                    properties.append((key, value))
         subsystem = _readlink(f"{base}/subsystem")
         if subsystem is not None:
-            lines.append(f"E: SUBSYSTEM={subsystem.rstrip('/').rpartition('/')[2]}")
+            properties.append(("SUBSYSTEM", subsystem.rstrip("/").rpartition("/")[2]))
+        texts: list[tuple[str, str]] = []
+        binaries: list[tuple[str, bytes]] = []
         for name in attributes:
-            line = self.attribute(path, name, owner)
-            if line is not None:
-                lines.append(line)
+            data = _read(f"{base}/{name}")
+            if data is None:
+                continue
+            content = self.attribute(data, name, owner)
+            if isinstance(content, str):
+                texts.append((name, content))
+            else:
+                binaries.append((name, content))
         links = list(_LINKS)
         links += sorted(n for n in _names(base) if _VIRTFN.match(n))
         links += [f"holders/{n}" for n in sorted(_names(f"{base}/holders"))]
-        for name in links:
-            target = _readlink(f"{base}/{name}")
-            if target is not None:
-                lines.append(f"L: {name}={target}")
-        return lines
+        found = [(name, _readlink(f"{base}/{name}")) for name in links]
+        return RecordedDevice(
+            path=f"/{path}",
+            properties=tuple(properties),
+            attributes=tuple(texts),
+            binary_attributes=tuple(binaries),
+            links=tuple((name, target) for name, target in found if target is not None),
+        )
 
 
 def _ancestors(path: str) -> Iterator[str]:
@@ -133,9 +136,9 @@ def _names(directory: str) -> list[str]:
 _PROC_FILES = ("cmdline", "self/mountinfo", "swaps", "net/route", "interrupts")
 
 
-def _proc_lines(proc: str) -> list[str]:
-    """F: lines for the /proc files the readiness checks read."""
-    lines = []
+def _proc_files(proc: str) -> list[tuple[str, str]]:
+    """The /proc files the readiness checks read: (path from the top, text)."""
+    files = []
     for name in _PROC_FILES:
         data = _read(f"{proc}/{name}")
         if data is None:
@@ -145,8 +148,8 @@ def _proc_lines(proc: str) -> list[str]:
             # Only whether remapped (IR-) chips appear is read: keep the header and those.
             kept = text.splitlines()[:1] + [x for x in text.splitlines()[1:] if "IR-" in x][:1]
             text = "".join(f"{x}\n" for x in kept)
-        lines.append(f"F: /proc/{name}={_escape(text)}")
-    return lines
+        files.append((f"/proc/{name}", text))
+    return files
 
 
 def record(host: Host, *, anonymize: bool = False, proc: str | None = None) -> Recorded:
@@ -170,13 +173,12 @@ def record(host: Host, *, anonymize: bool = False, proc: str | None = None) -> R
             want(path, attributes, dev.name)
     for cdev in host.class_devices:
         want(cdev.path, _sysfs.CLASSES[cdev.subsystem], cdev.node or cdev.name)
-    blocks = [
-        "\n".join(recorder.block(path, attributes, owner))
-        for path, (attributes, owner) in sorted(wanted.items())
-    ]
-    header = "# hostpassthru record: umockdev's record format; replay with --replay FILE\n\n"
-    files = "\n".join(_proc_lines(proc)) + "\n\n" if proc is not None else ""
-    return Recorded(
-        text=header + files + "\n\n".join(blocks) + "\n",
-        replaced=tuple(recorder.replaced),
+    recording = Recording(
+        source="<record>",
+        devices=tuple(
+            recorder.block(path, attributes, owner)
+            for path, (attributes, owner) in sorted(wanted.items())
+        ),
+        files=() if proc is None else tuple(_proc_files(proc)),
     )
+    return Recorded(text=dump(recording), replaced=tuple(recorder.replaced))
