@@ -7,7 +7,6 @@ import pytest
 import hostpassthru as hp
 from hostpassthru._model import device_name
 from hostpassthru._records import DeviceRecord, Kind, Snapshot
-from hostpassthru._rules import stays_with_host
 from hostpassthru._tree import build
 
 
@@ -331,7 +330,7 @@ class TestAffected:
             pci(f"{R}/0000:00:03.0", "0x088000", "pcieport"),
             pci(f"{R}/0000:00:1f.0", "0x060100"),
         )
-        assert [True, True, True, False] == [stays_with_host(d) for d in host]
+        assert [True, True, True, False] == [d.stays_with_host for d in host]
 
     def test_accepts_device_name_and_sys_name(self) -> None:
         """affected_by takes a Device, a name or a kernel name."""

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 import hostpassthru as hp
 from hostpassthru._records import DeviceRecord, Kind, Snapshot
-from hostpassthru._rules import stays_with_host
 from hostpassthru._tree import build
 from hostpassthru.testing import load_recording, materialize
 
@@ -132,7 +131,7 @@ class TestRandomTrees:
             assert dev.name not in got
             assert {d.name for d in host.descendants(dev)} <= got
             if dev.kind == "pci" and dev.iommu_group is not None:
-                going = {m.name for m in host.group(dev.iommu_group) if not stays_with_host(m)}
+                going = {m.name for m in host.group(dev.iommu_group) if not m.stays_with_host}
                 assert going - {dev.name} <= got
             else:
                 assert {d.name for d in host.descendants(dev)} == got

@@ -9,8 +9,9 @@ import pytest
 
 import hostpassthru as hp
 from hostpassthru._cli import main
-from hostpassthru._readiness import ENABLE_HINT, parse_proc
+from hostpassthru._readiness import ENABLE_HINT
 from hostpassthru._records import ProcRecord
+from hostpassthru._tree import parse_proc
 from hostpassthru.testing import FakeHost, fixture_path, materialize, parse_recording
 
 
@@ -295,9 +296,27 @@ class TestCheckCommand:
             "kernel command line: intel_iommu=on\n"
             "\n"
             "NAME              VERDICT            FINDINGS\n"
-            "pci_0000_03_00_0  blocked            default_route, host_driver\n"
-            "pci_0000_04_00_0  needs preparation  host_driver, network_up\n"
+            "pci_0000_03_00_0  blocked            default_route; host_driver\n"
+            "pci_0000_04_00_0  needs preparation  host_driver; network_up\n"
         ) == capsys.readouterr().out
+
+    def test_summary_names_devices(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A finding about another device names it; several are counted."""
+        main(["check", "--replay", self._replay("chipset-group", tmp_path)])
+        rows = capsys.readouterr().out.splitlines()[3:]
+        assert (
+            "pci_0000_00_1f_2  needs preparation  host_driver x2: 00:1f.3, 00:1f.4; no_reset"
+        ) == rows[2]
+
+    def test_summary_names_other_device(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A finding about one other device names it, without a count."""
+        main(["check", "--replay", self._replay("ready-gpu-vfio", tmp_path)])
+        rows = capsys.readouterr().out.splitlines()[4:]
+        assert "pci_0000_01_00_0  needs preparation  host_driver: 01:00.1" == rows[0]
 
     def test_findings_with_hints(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """With devices named, every finding comes with its hint."""

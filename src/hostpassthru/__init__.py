@@ -13,12 +13,23 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._documents import DOCUMENTS, SCHEMA, Document, json_document
 from ._errors import DeviceNotFoundError, FixtureError, HostpassthruError, SysfsNotFoundError
-from ._explain import Affected, GroupVerdict, class_name
-from ._model import Device, Host, PciInfo, ScsiInfo, UsbInfo
-from ._readiness import Assessment, Finding, IommuStatus
-from ._records import KINDS, Kind
-from ._rules import REASONS
+from ._explain import GROUP_KINDS, WHYS, Affected, GroupKind, GroupVerdict, Why, class_name
+from ._model import ClassDevice, Device, Host, PciInfo, ProcFacts, ScsiInfo, UsbInfo
+from ._readiness import (
+    FINDING_CODES,
+    SEVERITIES,
+    VERDICTS,
+    Assessment,
+    Finding,
+    FindingCode,
+    IommuStatus,
+    Severity,
+    Verdict,
+)
+from ._records import KINDS, SOURCES, Kind, Source
+from ._rules import REASONS, Reason
 from ._scan import (
     affected_by,
     check,
@@ -35,23 +46,41 @@ except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
     __version__ = "0+unknown"
 
 __all__ = [
+    "DOCUMENTS",
+    "FINDING_CODES",
+    "GROUP_KINDS",
     "KINDS",
     "REASONS",
+    "SCHEMA",
+    "SEVERITIES",
+    "SOURCES",
+    "VERDICTS",
+    "WHYS",
     "Affected",
     "Assessment",
+    "ClassDevice",
     "Device",
     "DeviceNotFoundError",
+    "Document",
     "Finding",
+    "FindingCode",
     "FixtureError",
+    "GroupKind",
     "GroupVerdict",
     "Host",
     "HostpassthruError",
     "IommuStatus",
     "Kind",
     "PciInfo",
+    "ProcFacts",
+    "Reason",
     "ScsiInfo",
+    "Severity",
+    "Source",
     "SysfsNotFoundError",
     "UsbInfo",
+    "Verdict",
+    "Why",
     "__version__",
     "affected_by",
     "check",
@@ -59,6 +88,7 @@ __all__ = [
     "explain_affected",
     "group_verdicts",
     "iommu_status",
+    "json_document",
     "passthrough_devices",
     "scan",
 ]

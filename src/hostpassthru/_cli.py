@@ -10,10 +10,9 @@ import sys
 import tempfile
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
+from ._documents import json_document
 from ._errors import HostpassthruError
-from ._explain import Affected, GroupVerdict, class_name
+from ._explain import Affected, class_name
 from ._record import record
 from ._recording import materialize, read_recording
 from ._records import KINDS
@@ -26,8 +25,6 @@ if TYPE_CHECKING:
     from ._readiness import Assessment, IommuStatus
 
 __all__ = ["main"]
-
-SCHEMA = 1
 
 _EPILOG = """\
 examples:
@@ -43,13 +40,6 @@ examples:
   hostpassthru --replay myhost.umockdev tree
   hostpassthru --sysfs /tmp/capture/sys list --json
 """
-
-
-def device_dict(dev: Device) -> dict[str, Any]:
-    """A device as a JSON-ready dict: the SPEC's field names, lists for tuples."""
-    out = attrs.asdict(dev)
-    out["description"] = dev.description
-    return out
 
 
 def _id(dev: Device) -> str:
@@ -69,21 +59,21 @@ def _table(rows: list[tuple[str, ...]]) -> str:
 
 
 def _cmd_list(args: argparse.Namespace, host: Host) -> int:
-    if args.all:
-        devices = host.devices
-        if args.cap:
-            devices = tuple(d for d in devices if d.kind == args.cap)
-    else:
-        devices = host.passthrough_devices(args.cap, include_controllers=args.controllers)
     if args.json:
         _print_json(
-            {
-                "iommu_enabled": host.iommu_enabled,
-                "devices": [device_dict(d) for d in devices],
-                "problems": list(host.problems),
-            }
+            json_document(
+                "list",
+                host=host,
+                cap=args.cap,
+                include_controllers=args.controllers,
+                include_all=args.all,
+            )
         )
         return 0
+    if args.all:
+        devices = tuple(d for d in host.devices if args.cap is None or d.kind == args.cap)
+    else:
+        devices = host.passthrough_devices(args.cap, include_controllers=args.controllers)
     header: tuple[str, ...] = ("NAME", "KIND", "GROUP", "DRIVER", "ID", "DESCRIPTION")
     if args.all:
         header = (*header[:5], "REASONS", header[5])
@@ -126,10 +116,6 @@ class _Style:
         return self.paint("(" + ", ".join(dev.reasons) + ")", "2")
 
 
-def _group(dev: Device) -> str:
-    return "-" if dev.iommu_group is None else str(dev.iommu_group)
-
-
 def _line(dev: Device, style: _Style) -> str:
     parts = [dev.sys_name, dev.description or class_name(dev), f"[{dev.driver or 'no driver'}]"]
     if dev.iommu_group is not None:
@@ -138,27 +124,11 @@ def _line(dev: Device, style: _Style) -> str:
     return "  ".join(parts)
 
 
-def _tree_dict(host: Host, dev: Device) -> dict[str, Any]:
-    return {
-        **{k: getattr(dev, k) for k in ("name", "sys_name", "kind", "driver", "iommu_group")},
-        "description": dev.description,
-        "eligible": dev.eligible,
-        "reasons": list(dev.reasons),
-        "children": [_tree_dict(host, c) for c in host.children(dev)],
-    }
-
-
 def _cmd_tree(args: argparse.Namespace, host: Host) -> int:
-    roots = [d for d in host.devices if d.parent is None]
     if args.json:
-        _print_json(
-            {
-                "iommu_enabled": host.iommu_enabled,
-                "tree": [_tree_dict(host, d) for d in roots],
-                "problems": list(host.problems),
-            }
-        )
+        _print_json(json_document("tree", host=host))
         return 0
+    roots = [d for d in host.devices if d.parent is None]
     style = _Style()
     tee, last, bar = ("├── ", "└── ", "│   ") if style.unicode else ("|-- ", "`-- ", "|   ")
     lines: list[str] = []
@@ -177,13 +147,6 @@ def _cmd_tree(args: argparse.Namespace, host: Host) -> int:
     return 0
 
 
-def _affected_dicts(host: Host, dev: Device) -> list[dict[str, Any]]:
-    return [
-        {"name": a.device.name, "why": a.why, "via": a.via}
-        for a in explain_affected(dev, host=host)
-    ]
-
-
 def _why(item: Affected) -> str:
     if item.why == "iommu_group":
         return f"same IOMMU group as {item.via}"
@@ -193,7 +156,7 @@ def _why(item: Affected) -> str:
 def _cmd_affected(args: argparse.Namespace, host: Host) -> int:
     dev = host.device(args.device)
     if args.json:
-        _print_json({"device": dev.name, "affected": _affected_dicts(host, dev)})
+        _print_json(json_document("affected", dev, host=host))
         return 0
     rows: list[tuple[str, ...]] = [
         (a.device.name, _why(a)) for a in explain_affected(dev, host=host)
@@ -283,14 +246,7 @@ def _cmd_show(args: argparse.Namespace, host: Host) -> int:
         None,
     )
     if args.json:
-        _print_json(
-            {
-                "device": device_dict(dev),
-                "group": None if group is None else _verdict_dict(group),
-                "affected": _affected_dicts(host, dev),
-                "check": _assessment_dict(check(dev, host=host)),
-            }
-        )
+        _print_json(json_document("show", dev, host=host))
         return 0
     rows: list[tuple[str, ...]] = [(f"{k}:", v) for k, v in _facts(dev)]
     if group is not None:
@@ -315,36 +271,13 @@ def _cmd_show(args: argparse.Namespace, host: Host) -> int:
     return 0
 
 
-def _verdict_dict(v: GroupVerdict) -> dict[str, Any]:
-    return {
-        "number": v.number,
-        "members": [m.name for m in v.members],
-        "going": [m.name for m in v.going],
-        "staying": [m.name for m in v.staying],
-        "verdict": v.verdict,
-    }
-
-
-IOMMU_OFF = (
-    "no IOMMU groups: the IOMMU is off or absent. Turn it on in the firmware (Intel VT-d, "
-    "AMD-Vi/IOMMU) and on the kernel command line (intel_iommu=on for Intel; AMD's is on "
-    "by default, else amd_iommu=on), then reboot."
-)
-
-
 def _cmd_groups(args: argparse.Namespace, host: Host) -> int:
-    verdicts = group_verdicts(host=host)
     if args.json:
-        _print_json(
-            {
-                "iommu_enabled": host.iommu_enabled,
-                "groups": [_verdict_dict(v) for v in verdicts],
-                "problems": list(host.problems),
-            }
-        )
+        _print_json(json_document("groups", host=host))
         return 0
+    verdicts = group_verdicts(host=host)
     if not verdicts:
-        print(IOMMU_OFF)
+        print(f"no IOMMU groups: the IOMMU is off or absent; hint: {iommu_status(host=host).hint}")
         _warn_problems(host)
         return 0
     style = _Style()
@@ -369,7 +302,7 @@ def _warn_problems(host: Host) -> None:
 
 
 def _print_json(document: dict[str, Any]) -> None:
-    print(json.dumps({"schema": SCHEMA, **document}, indent=2))
+    print(json.dumps(document, indent=2))
 
 
 def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:  # noqa: ANN401
@@ -536,12 +469,31 @@ def _iommu_lines(status: IommuStatus) -> list[str]:
     return lines
 
 
-def _assessment_dict(a: Assessment) -> dict[str, Any]:
-    return {
-        "device": a.device,
-        "verdict": a.verdict,
-        "findings": [attrs.asdict(f) for f in a.findings],
-    }
+def _short(sys_name: str) -> str:
+    """A PCI address without the usual domain (``00:1f.3``); other names as they are."""
+    return sys_name.removeprefix("0000:")
+
+
+def _summary(host: Host, result: Assessment) -> str:
+    """The non-info finding codes of one device, naming the devices they concern.
+
+    ``no_reset`` when it concerns the device itself; ``host_driver: 01:00.1`` or
+    ``host_driver x3: 00:1f.0, 00:1f.3, 00:1f.4`` when it concerns others too.
+    """
+    concerns: dict[str, list[str]] = {}
+    for f in result.findings:
+        if f.severity != "info":
+            concerns.setdefault(f.code, []).append(f.device)
+    parts = []
+    for code, names in concerns.items():
+        devices = list(dict.fromkeys(names))
+        if devices == [result.device]:
+            parts.append(code if len(names) == 1 else f"{code} x{len(names)}")
+            continue
+        count = f" x{len(devices)}" if len(devices) > 1 else ""
+        where = ", ".join(_short(host.device(n).sys_name) for n in devices)
+        parts.append(f"{code}{count}: {where}")
+    return "; ".join(parts) or "-"
 
 
 def _cmd_check(args: argparse.Namespace, host: Host) -> int:
@@ -550,13 +502,7 @@ def _cmd_check(args: argparse.Namespace, host: Host) -> int:
     status = iommu_status(host=host)
     code = max((_VERDICT_EXIT[r.verdict] for r in results), default=0)
     if args.json:
-        _print_json(
-            {
-                "iommu": attrs.asdict(status),
-                "devices": [_assessment_dict(r) for r in results],
-                "problems": list(host.problems),
-            }
-        )
+        _print_json(json_document("check", *devices, host=host))
         return code
     lines = _iommu_lines(status)
     if args.devices:
@@ -573,7 +519,7 @@ def _cmd_check(args: argparse.Namespace, host: Host) -> int:
             (
                 r.device,
                 r.verdict.replace("_", " "),
-                ", ".join(f.code for f in r.findings if f.severity != "info") or "-",
+                _summary(host, r),
             )
             for r in results
         ]

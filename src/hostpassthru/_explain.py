@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import attrs
 
-from ._rules import stays_with_host
+from ._model import Device, Host
 
-if TYPE_CHECKING:
-    from ._model import Device, Host
+__all__ = [
+    "GROUP_KINDS",
+    "WHYS",
+    "Affected",
+    "GroupKind",
+    "GroupVerdict",
+    "Why",
+    "class_name",
+    "explain_affected",
+    "group_verdict",
+]
 
-__all__ = ["Affected", "GroupVerdict", "class_name", "explain_affected", "group_verdict"]
+#: Why a device goes with another: the same IOMMU group, or beneath it (or a group member).
+Why = Literal["iommu_group", "beneath"]
+WHYS: tuple[Why, ...] = ("iommu_group", "beneath")
+#: What passing one IOMMU group means, as GroupVerdict.kind says it.
+GroupKind = Literal[
+    "nothing_to_pass",
+    "passes_alone",
+    "alone_not_passable",
+    "functions_together",
+    "no_isolation",
+]
+GROUP_KINDS: tuple[GroupKind, ...] = (
+    "nothing_to_pass",
+    "passes_alone",
+    "alone_not_passable",
+    "functions_together",
+    "no_isolation",
+)
 
 # Short names for the PCI classes (base class and subclass) that passthrough
 # users meet; pci.ids has the long ones.
@@ -67,17 +93,15 @@ class Affected:
 
     device: Device
     #: "iommu_group": a member of the same IOMMU group; "beneath": below *via*.
-    why: Literal["iommu_group", "beneath"]
+    why: Why
     #: The name of the device that brings it along: the one asked about, or a group member.
     via: str
 
 
 def explain_affected(host: Host, dev: Device) -> tuple[Affected, ...]:
-    """``host.affected_by(dev)``, each with the reason it goes (SPEC section 4)."""
-    members: set[str] = set()
-    if dev.kind == "pci" and dev.iommu_group is not None:
-        members = {m.name for m in host.group(dev.iommu_group) if not stays_with_host(m)}
-        members.discard(dev.name)
+    """``host.affected_by(dev)``, each with the reason it goes."""
+    members = {m.name for m in host.group_going(dev)}
+    members.discard(dev.name)
     out = []
     for other in host.affected_by(dev):
         if other.name in members:
@@ -95,10 +119,13 @@ class GroupVerdict:
     number: int
     #: Every PCI member, ordered by path.
     members: tuple[Device, ...]
-    #: The members that leave the host together (SPEC section 4), ordered by path.
+    #: The members that leave the host together, ordered by path.
     going: tuple[Device, ...]
     #: The bridges and ports that may stay with the host.
     staying: tuple[Device, ...]
+    #: The verdict for a program: one of GROUP_KINDS.
+    kind: GroupKind
+    #: The verdict in words, for a person.
     verdict: str
 
 
@@ -109,23 +136,25 @@ def _same_slot(devices: tuple[Device, ...]) -> bool:
 def group_verdict(host: Host, number: int) -> GroupVerdict:
     """The verdict on IOMMU group *number*: what goes if any member is passed."""
     members = host.group(number)
-    going = tuple(m for m in members if not stays_with_host(m))
-    staying = tuple(m for m in members if stays_with_host(m))
+    going = tuple(m for m in members if not m.stays_with_host)
+    staying = tuple(m for m in members if m.stays_with_host)
     names = [class_name(d) for d in going]
+    kind: GroupKind
     if not going:
-        verdict = "bridges and ports only: nothing to pass"
+        kind, verdict = "nothing_to_pass", "bridges and ports only: nothing to pass"
     elif len(going) == 1:
         dev = going[0]
-        verdict = (
-            f"{names[0]}: passes alone"
-            if dev.eligible or dev.reasons == ("has_passthrough_children",)
-            else f"{names[0]}: alone in its group, not passed ({', '.join(dev.reasons)})"
-        )
+        if dev.eligible or dev.reasons == ("has_passthrough_children",):
+            kind, verdict = "passes_alone", f"{names[0]}: passes alone"
+        else:
+            kind = "alone_not_passable"
+            verdict = f"{names[0]}: alone in its group, not passed ({', '.join(dev.reasons)})"
     elif _same_slot(going):
         rest = " and ".join(names[1:])
         count = "both" if len(going) == 2 else f"all {len(going)}"
-        verdict = f"{names[0]} with its {rest}: pass {count}"
+        kind, verdict = "functions_together", f"{names[0]} with its {rest}: pass {count}"
     else:
+        kind = "no_isolation"
         verdict = f"{', '.join(names)}: {len(going)} devices without isolation, pass all together"
     blockers = [f"{class_name(d)} ({d.sys_name})" for d in going if "bridge" in d.reasons]
     if blockers and len(going) > 1:
@@ -135,5 +164,6 @@ def group_verdict(host: Host, number: int) -> GroupVerdict:
         members=members,
         going=going,
         staying=staying,
+        kind=kind,
         verdict=verdict,
     )

@@ -1,25 +1,37 @@
-"""The immutable model: Device with its kind-specific facts, and Host with its indexes."""
+"""The immutable model: Device with its kind-specific facts, and Host with its indexes.
+
+Every name an annotation of a public class uses is imported at run time, so that
+``typing.get_type_hints()`` resolves them.
+"""
 
 from __future__ import annotations
 
 import bisect
 import difflib
 import re
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import attrs
 
 from ._errors import DeviceNotFoundError
-from ._records import KINDS, Kind
-from ._rules import affected
+from ._records import KINDS, Kind, Source
+from ._rules import Reason, stays_with_host
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterator
 
-    from ._readiness import ClassDevice, ProcFacts
-
-__all__ = ["Device", "Host", "PciInfo", "ScsiInfo", "UsbInfo", "device_name"]
+__all__ = [
+    "ClassDevice",
+    "Device",
+    "Host",
+    "PciInfo",
+    "ProcFacts",
+    "ScsiInfo",
+    "UsbInfo",
+    "device_name",
+]
 
 _PREFIX: dict[Kind, str] = {"pci": "pci_", "usb_device": "usb_", "scsi": "scsi_"}
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
@@ -87,8 +99,40 @@ class ScsiInfo:
 
 
 @attrs.frozen(kw_only=True)
+class ClassDevice:
+    """A block device, network interface, framebuffer or IOMMU unit, and its node."""
+
+    #: "block", "net", "graphics" or "iommu".
+    subsystem: str
+    name: str
+    #: Relative to the sysfs root, symlinks resolved.
+    path: str
+    #: The name of the nearest node it is beneath, or None (virtual devices: dm, md, lo).
+    node: str | None
+    attributes: Mapping[str, str]
+    #: Block devices built on it (dm, md, bcache), from ``holders/``.
+    holders: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class ProcFacts:
+    """What /proc says that the readiness checks need; None for each fact not read."""
+
+    #: The kernel command line, split into words.
+    cmdline: tuple[str, ...] | None
+    #: "major:minor" of each mounted block device -> its mount points.
+    mounts: Mapping[str, tuple[str, ...]] | None
+    #: Block device names in use as swap ("sda2", "dm-1").
+    swaps: tuple[str, ...] | None
+    #: Interfaces that carry a default route.
+    default_route: tuple[str, ...] | None
+    #: True when /proc/interrupts shows remapped (IR-) interrupt chips.
+    interrupt_remapping: bool | None
+
+
+@attrs.frozen(kw_only=True)
 class Device:
-    """One node of the host's device tree (SPEC section 1)."""
+    """One node of the host's device tree (docs/semantics.md, "Nodes")."""
 
     name: str
     sys_name: str
@@ -98,14 +142,14 @@ class Device:
     parent: str | None
     children: tuple[str, ...]
     driver: str | None
-    #: The effective IOMMU group (SPEC section 2).
+    #: The effective IOMMU group (docs/semantics.md, "Groups").
     iommu_group: int | None
     vendor_id: int | None
     product_id: int | None
     vendor_name: str | None = None
     product_name: str | None = None
     eligible: bool
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
     pci: PciInfo | None = None
     usb: UsbInfo | None = None
     scsi: ScsiInfo | None = None
@@ -125,6 +169,14 @@ class Device:
         else:
             words = (self.vendor_name, self.product_name)
         return " ".join(w for w in words if w) or None
+
+    @property
+    def stays_with_host(self) -> bool:
+        """True for a bridge or PCIe port that VFIO lets the host keep when its group goes."""
+        return stays_with_host(
+            driver=self.driver,
+            class_code=None if self.pci is None else self.pci.class_code,
+        )
 
 
 def _groups(value: Mapping[int, tuple[str, ...]]) -> Mapping[int, tuple[str, ...]]:
@@ -172,11 +224,11 @@ class Host:
     #: The sysfs root that was read (not part of equality).
     sysfs: str | None = attrs.field(default=None, eq=False)
     #: "udev" for the live reader, "sysfs" for the path reader (not part of equality).
-    source: str = attrs.field(default="sysfs", eq=False)
+    source: Source = attrs.field(default="sysfs", eq=False)
     #: Block devices, network interfaces, framebuffers and IOMMU units, with their nodes.
     class_devices: tuple[ClassDevice, ...] = ()
     #: What /proc says (mounts, swap, routes, command line); None where it was not read.
-    #: Not part of equality: it is no part of the sysfs tree (SPEC section 5 compares trees).
+    #: Not part of equality: it is no part of the sysfs tree.
     proc: ProcFacts | None = attrs.field(default=None, eq=False)
     _index: _Index = attrs.field(init=False, eq=False, repr=False)
 
@@ -232,6 +284,7 @@ class Host:
         return self.devices[lo:hi]
 
     def _subtree(self, dev: Device) -> tuple[int, int]:
+        """The slice of ``devices`` that holds exactly the descendants of *dev*."""
         # The descendants are exactly the nodes whose path starts with path + "/",
         # and strings that share a prefix are contiguous in sorted order. "0" is
         # the character after "/", so path + "0" bounds the block from above.
@@ -254,7 +307,7 @@ class Host:
         *,
         include_controllers: bool = False,
     ) -> tuple[Device, ...]:
-        """The eligible nodes (SPEC section 3), ordered by path; *cap* keeps one kind.
+        """The eligible nodes, ordered by path; *cap* keeps one kind.
 
         With *include_controllers*, also the nodes whose only reason is
         ``has_passthrough_children``: whole controllers with their devices.
@@ -268,6 +321,34 @@ class Host:
             and (d.eligible or (include_controllers and d.reasons == ("has_passthrough_children",)))
         )
 
+    def group_going(self, key: str | Device) -> tuple[Device, ...]:
+        """The members of this PCI device's IOMMU group that leave the host with it.
+
+        Itself included; the bridges and ports that may stay are left out. () for a
+        node in no group, and for USB and SCSI nodes (they go through QEMU, not VFIO).
+        """
+        dev = self.device(key)
+        if dev.kind != "pci" or dev.iommu_group is None:
+            return ()
+        return tuple(m for m in self.group(dev.iommu_group) if not m.stays_with_host)
+
     def affected_by(self, key: str | Device) -> tuple[Device, ...]:
-        """What leaves the host with this device, besides itself (SPEC section 4)."""
-        return affected(self, self.device(key))
+        """What leaves the host with this device, besides itself, ordered by path.
+
+        The rest of its IOMMU group (bridges and ports stay) and everything beneath
+        it or beneath them (docs/semantics.md, "What goes").
+        """
+        dev = self.device(key)
+        roots = [dev, *(m for m in self.group_going(dev) if m.name != dev.name)]
+        picked: set[int] = set()
+        for root in roots:
+            lo, hi = self._subtree(root)
+            picked.update(range(lo, hi))
+        position = self._index.position
+        picked.update(position[m.name] for m in roots[1:])
+        picked.discard(position[dev.name])
+        return tuple(self.devices[i] for i in sorted(picked))
+
+    def block_device(self, name: str) -> ClassDevice | None:
+        """The block device of this kernel name (``sda``, ``dm-0``), or None."""
+        return self._index.blocks.get(name)

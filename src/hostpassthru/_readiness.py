@@ -1,132 +1,82 @@
-"""Readiness: the IOMMU's state and, per device, what stands between it and a VM (pure)."""
+"""Readiness: the IOMMU's state and, per device, what stands between it and a VM (pure).
+
+The facts come from the model (``Host.class_devices``, ``Host.proc``); this module
+only judges them.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import attrs
 
-from ._rules import stays_with_host
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    from ._model import Device, Host
-    from ._records import ClassDeviceRecord, ProcRecord
+from ._model import ClassDevice, Device, Host, ProcFacts
 
 __all__ = [
+    "FINDING_CODES",
+    "SEVERITIES",
+    "VERDICTS",
     "Assessment",
-    "ClassDevice",
     "Finding",
+    "FindingCode",
     "IommuStatus",
-    "ProcFacts",
+    "Severity",
+    "Verdict",
     "assess",
-    "class_devices",
     "iommu_status",
-    "parse_proc",
 ]
 
+#: How much a finding weighs, least first.
 Severity = Literal["info", "warning", "action", "blocker"]
+SEVERITIES: tuple[Severity, ...] = ("info", "warning", "action", "blocker")
+#: What the findings on one device add up to.
 Verdict = Literal["ready", "needs_preparation", "blocked"]
-
-
-@attrs.frozen(kw_only=True)
-class ProcFacts:
-    """What /proc says that the checks need; None for each fact that could not be read."""
-
-    #: The kernel command line, split into words.
-    cmdline: tuple[str, ...] | None
-    #: "major:minor" of each mounted block device -> its mount points.
-    mounts: Mapping[str, tuple[str, ...]] | None
-    #: Block device names in use as swap ("sda2", "dm-1").
-    swaps: tuple[str, ...] | None
-    #: Interfaces that carry a default route.
-    default_route: tuple[str, ...] | None
-    #: True when /proc/interrupts shows remapped (IR-) interrupt chips.
-    interrupt_remapping: bool | None
-
-
-def _mounts(text: str) -> dict[str, tuple[str, ...]]:
-    mounts: dict[str, list[str]] = {}
-    for line in text.splitlines():
-        fields = line.split()
-        # mountinfo: id parent major:minor root mountpoint options ... (proc(5))
-        if len(fields) >= 5 and ":" in fields[2]:
-            mounts.setdefault(fields[2], []).append(fields[4].replace("\\040", " "))
-    return {k: tuple(v) for k, v in mounts.items()}
-
-
-def _swaps(text: str) -> tuple[str, ...]:
-    names = []
-    for line in text.splitlines()[1:]:
-        fields = line.split()
-        if fields and fields[0].startswith("/dev/"):
-            names.append(fields[0].rpartition("/")[2])
-    return tuple(names)
-
-
-def _default_route(text: str) -> tuple[str, ...]:
-    ifaces = []
-    for line in text.splitlines()[1:]:
-        fields = line.split()
-        # Iface Destination Gateway Flags ... Mask: destination and mask all zero.
-        if len(fields) >= 8 and fields[1] == "00000000" and fields[7] == "00000000":
-            ifaces.append(fields[0])
-    return tuple(dict.fromkeys(ifaces))
-
-
-def parse_proc(record: ProcRecord | None) -> ProcFacts | None:
-    """Parse the /proc texts a reader found; None when /proc was not read."""
-    if record is None:
-        return None
-    interrupts = record.interrupts
-    return ProcFacts(
-        cmdline=None if record.cmdline is None else tuple(record.cmdline.split()),
-        mounts=None if record.mountinfo is None else _mounts(record.mountinfo),
-        swaps=None if record.swaps is None else _swaps(record.swaps),
-        default_route=None if record.route is None else _default_route(record.route),
-        # Interrupt remapping shows as IR-PCI-MSI, IR-IO-APIC chips (x86, since Linux 3.x).
-        interrupt_remapping=None if interrupts is None else "IR-" in interrupts,
-    )
-
-
-@attrs.frozen(kw_only=True)
-class ClassDevice:
-    """A block device, network interface, framebuffer or IOMMU unit, and its node."""
-
-    subsystem: str
-    name: str
-    path: str
-    #: The name of the nearest node it is beneath, or None (virtual devices: dm, md, lo).
-    node: str | None
-    attributes: Mapping[str, str]
-    holders: tuple[str, ...] = ()
-
-
-def class_devices(
-    records: tuple[ClassDeviceRecord, ...],
-    node_of_path: Mapping[str, str],
-) -> tuple[ClassDevice, ...]:
-    """Attach each class device to the nearest node above its path."""
-    out = []
-    for record in sorted(records, key=lambda r: (r.subsystem, r.name)):
-        path, node = record.path, None
-        while "/" in path:
-            path = path.rpartition("/")[0]
-            if path in node_of_path:
-                node = node_of_path[path]
-                break
-        out.append(
-            ClassDevice(
-                subsystem=record.subsystem,
-                name=record.name,
-                path=record.path,
-                node=node,
-                attributes=dict(record.attributes),
-                holders=record.holders,
-            ),
-        )
-    return tuple(out)
+VERDICTS: tuple[Verdict, ...] = ("ready", "needs_preparation", "blocked")
+#: The stable codes of the findings (docs/readiness.md).
+FindingCode = Literal[
+    "not_passable",
+    "iommu_off",
+    "no_iommu_group",
+    "controller",
+    "host_driver",
+    "boot_vga",
+    "no_reset",
+    "sriov_pf_with_vfs",
+    "sriov_vf",
+    "acs_override",
+    "usb_hub",
+    "usb_no_iommu",
+    "scsi_no_sg",
+    "host_use_unknown",
+    "framebuffer_console",
+    "mounted",
+    "swap",
+    "holder",
+    "default_route",
+    "network_up",
+]
+FINDING_CODES: tuple[FindingCode, ...] = (
+    "not_passable",
+    "iommu_off",
+    "no_iommu_group",
+    "controller",
+    "host_driver",
+    "boot_vga",
+    "no_reset",
+    "sriov_pf_with_vfs",
+    "sriov_vf",
+    "acs_override",
+    "usb_hub",
+    "usb_no_iommu",
+    "scsi_no_sg",
+    "host_use_unknown",
+    "framebuffer_console",
+    "mounted",
+    "swap",
+    "holder",
+    "default_route",
+    "network_up",
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -208,8 +158,8 @@ def iommu_status(host: Host) -> IommuStatus:
 class Finding:
     """One thing that stands between a device and a VM, or is worth knowing."""
 
-    #: Stable, documented in the README: ``iommu_off``, ``host_driver``, ``mounted`` ...
-    code: str
+    #: Stable, one of FINDING_CODES (docs/readiness.md).
+    code: FindingCode
     severity: Severity
     #: The name of the device it concerns (the one checked, or one that goes with it).
     device: str
@@ -253,7 +203,7 @@ class _Checker:
 
     def add(
         self,
-        code: str,
+        code: FindingCode,
         severity: Severity,
         message: str,
         hint: str | None = None,
@@ -278,7 +228,7 @@ class _Checker:
             return False
         members = [d for d in self.going() if d.kind == "pci"]
         for member in members:
-            if not _neutral(member.driver) and not stays_with_host(member):
+            if not _neutral(member.driver) and not member.stays_with_host:
                 self.add(
                     "host_driver",
                     "action",
@@ -397,7 +347,6 @@ class _Checker:
 
     def host_use(self) -> None:
         """Block devices, swap and network interfaces that the host still uses."""
-        by_name = self.host._index.blocks  # noqa: SLF001 - the index is shared with the model
         proc = self.host.proc
         if proc is None:
             self.add(
@@ -410,7 +359,7 @@ class _Checker:
             (dev, cdev) for dev in self.going() for cdev in self.host.class_devices_of(dev)
         ):
             if cdev.subsystem == "block":
-                self._block(cdev, owner, by_name, proc)
+                self._block(cdev, owner, proc)
             elif cdev.subsystem == "net":
                 self._net(cdev, owner, proc)
             elif cdev.subsystem == "graphics":
@@ -426,7 +375,6 @@ class _Checker:
         self,
         cdev: ClassDevice,
         owner: Device,
-        by_name: Mapping[str, ClassDevice],
         proc: ProcFacts | None,
     ) -> None:
         stack = [cdev.name]
@@ -436,7 +384,7 @@ class _Checker:
             if name in seen:
                 continue
             seen.add(name)
-            block = by_name.get(name)
+            block = self.host.block_device(name)
             via = "" if name == cdev.name else f" (through {cdev.name})"
             if proc is not None and block is not None:
                 devnum = block.attributes.get("dev")
@@ -488,7 +436,7 @@ class _Checker:
             )
 
 
-_RANK: dict[Severity, int] = {"info": 0, "warning": 1, "action": 2, "blocker": 3}
+_RANK: dict[Severity, int] = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 
 
 def assess(host: Host, dev: Device) -> Assessment:

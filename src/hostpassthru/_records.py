@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Mapping
+from typing import Literal
 
 import attrs
 
-if TYPE_CHECKING:
-    from collections.abc import Mapping
+__all__ = [
+    "KINDS",
+    "SOURCES",
+    "ClassDeviceRecord",
+    "DeviceRecord",
+    "Kind",
+    "ProcRecord",
+    "Snapshot",
+    "Source",
+]
 
-__all__ = ["KINDS", "ClassDeviceRecord", "DeviceRecord", "Kind", "ProcRecord", "Snapshot"]
-
+#: What a node is: a PCI function, a USB device or a SCSI device.
 Kind = Literal["pci", "usb_device", "scsi"]
 KINDS: tuple[Kind, ...] = ("pci", "usb_device", "scsi")
+#: Which reader made a snapshot: "udev" (libudev, the live host) or "sysfs" (plain file calls).
+Source = Literal["sysfs", "udev"]
+SOURCES: tuple[Source, ...] = ("sysfs", "udev")
 
 
 @attrs.frozen(kw_only=True)
@@ -68,7 +79,7 @@ class Snapshot:
     """Everything one reader found in one pass over a sysfs tree."""
 
     root: str
-    source: Literal["sysfs", "udev"]
+    source: Source
     records: tuple[DeviceRecord, ...]
     #: Group number -> kernel names of its members, from ``kernel/iommu_groups``.
     groups: Mapping[int, tuple[str, ...]]

@@ -1,17 +1,18 @@
-"""The passthrough rules: why a node cannot be passed (SPEC 3), what goes with one (SPEC 4)."""
+"""The passthrough rules over plain values: why a node cannot be passed, who may stay."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from ._model import Device, Host
     from ._records import Kind
 
-__all__ = ["REASONS", "affected", "own_reasons", "stays_with_host"]
+__all__ = ["REASONS", "Reason", "own_reasons", "stays_with_host"]
 
+#: Why a node is not offered for passthrough (docs/semantics.md, "Reasons").
+Reason = Literal["bridge", "pcie_port", "usb_hub", "has_passthrough_children"]
 #: Every reason, in the order they are given.
-REASONS = ("bridge", "pcie_port", "usb_hub", "has_passthrough_children")
+REASONS: tuple[Reason, ...] = ("bridge", "pcie_port", "usb_hub", "has_passthrough_children")
 
 _BRIDGE_BASE_CLASS = 0x06
 _USB_HUB_CLASS = 0x09
@@ -26,9 +27,9 @@ def own_reasons(
     class_code: int | None,
     driver: str | None,
     usb_class: int | None,
-) -> tuple[str, ...]:
+) -> tuple[Reason, ...]:
     """The reasons a node has on its own, before looking at its descendants."""
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     if kind == "pci":
         if class_code is not None and class_code >> 16 == _BRIDGE_BASE_CLASS:
             reasons.append("bridge")
@@ -41,7 +42,7 @@ def own_reasons(
     return tuple(reasons)
 
 
-def stays_with_host(dev: Device) -> bool:
+def stays_with_host(*, driver: str | None, class_code: int | None) -> bool:
     """True for the group members that VFIO lets the host keep: bridges and PCIe ports.
 
     VFIO has accepted a group whose PCI bridges (any header type but the normal
@@ -50,26 +51,6 @@ def stays_with_host(dev: Device) -> bool:
     From sysfs alone the class code stands in for the header type, as in
     libvirt's virpci.c: PCI-to-PCI bridges and the ports that pcieport binds.
     """
-    if dev.driver == "pcieport":
+    if driver == "pcieport":
         return True
-    code = None if dev.pci is None else dev.pci.class_code
-    return code is not None and code >> 8 in _STAYING_BRIDGES
-
-
-def affected(host: Host, dev: Device) -> tuple[Device, ...]:
-    """The nodes that leave the host with *dev*, excluding it, ordered by path."""
-    roots = [dev]
-    if dev.kind == "pci" and dev.iommu_group is not None:
-        roots.extend(
-            member
-            for member in host.group(dev.iommu_group)
-            if member.name != dev.name and not stays_with_host(member)
-        )
-    picked: set[int] = set()
-    for root in roots:
-        lo, hi = host._subtree(root)  # noqa: SLF001 - the index is shared with the model
-        picked.update(range(lo, hi))
-    position = host._index.position  # noqa: SLF001
-    picked.update(position[m.name] for m in roots[1:])
-    picked.discard(position[dev.name])
-    return tuple(host.devices[i] for i in sorted(picked))
+    return class_code is not None and class_code >> 8 in _STAYING_BRIDGES

@@ -1,4 +1,9 @@
-"""The entry points: scan a host, and the module-level questions that scan when given no host."""
+"""The entry points: scan a host, and the module-level questions that scan when given no host.
+
+Each question takes ``host=``; without it, it scans this host anew, so that a
+one-off question is one call. To ask several questions of one snapshot (and
+to read it once), scan once and pass ``host=`` to each, or use the Host methods.
+"""
 
 from __future__ import annotations
 
@@ -81,26 +86,27 @@ def scan(
     return build(snapshot, _NAMES)
 
 
+def _this(host: Host | None) -> Host:
+    """*host*, or this host scanned now."""
+    return scan() if host is None else host
+
+
 def passthrough_devices(
     cap: str | None = None,
     *,
     include_controllers: bool = False,
     host: Host | None = None,
 ) -> tuple[Device, ...]:
-    """The devices that can be passed through (SPEC section 3); scans this host if no *host*."""
-    if host is None:
-        host = scan()
-    return host.passthrough_devices(cap, include_controllers=include_controllers)
+    """The devices that can be passed through; scans this host if no *host*."""
+    return _this(host).passthrough_devices(cap, include_controllers=include_controllers)
 
 
 def affected_by(dev: Device | str, *, host: Host | None = None) -> tuple[Device, ...]:
-    """What leaves the host with *dev* (SPEC section 4); scans this host if no *host*.
+    """What leaves the host with *dev*; scans this host if no *host*.
 
     *dev* is a Device, a name (``pci_0000_01_00_0``) or a kernel name (``0000:01:00.0``).
     """
-    if host is None:
-        host = scan()
-    return host.affected_by(dev)
+    return _this(host).affected_by(dev)
 
 
 def explain_affected(
@@ -109,27 +115,22 @@ def explain_affected(
     host: Host | None = None,
 ) -> tuple[_explain.Affected, ...]:
     """``affected_by(dev)``, each device with why it goes: same IOMMU group, or beneath."""
-    if host is None:
-        host = scan()
+    host = _this(host)
     return _explain.explain_affected(host, host.device(dev))
 
 
 def group_verdicts(*, host: Host | None = None) -> tuple[_explain.GroupVerdict, ...]:
     """Every IOMMU group with what goes if any member is passed, and a verdict in words."""
-    if host is None:
-        host = scan()
+    host = _this(host)
     return tuple(_explain.group_verdict(host, n) for n in host.iommu_groups)
 
 
 def iommu_status(*, host: Host | None = None) -> _readiness.IommuStatus:
     """Whether the IOMMU is on, its hardware units, and what the kernel command line says."""
-    if host is None:
-        host = scan()
-    return _readiness.iommu_status(host)
+    return _readiness.iommu_status(_this(host))
 
 
 def check(dev: Device | str, *, host: Host | None = None) -> _readiness.Assessment:
     """What stands between *dev* and a VM: a verdict and findings, each with a hint."""
-    if host is None:
-        host = scan()
+    host = _this(host)
     return _readiness.assess(host, host.device(dev))

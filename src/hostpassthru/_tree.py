@@ -7,16 +7,25 @@ from typing import TYPE_CHECKING
 import attrs
 
 from ._ids import NameLookup, no_names
-from ._model import Device, Host, PciInfo, ScsiInfo, UsbInfo, device_name
-from ._readiness import class_devices, parse_proc
-from ._rules import own_reasons
+from ._model import (
+    ClassDevice,
+    Device,
+    Host,
+    PciInfo,
+    ProcFacts,
+    ScsiInfo,
+    UsbInfo,
+    device_name,
+)
+from ._records import DeviceRecord
+from ._rules import Reason, own_reasons
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from ._records import DeviceRecord, Snapshot
+    from ._records import ClassDeviceRecord, ProcRecord, Snapshot
 
-__all__ = ["build"]
+__all__ = ["build", "class_devices", "parse_proc"]
 
 
 @attrs.define
@@ -202,7 +211,7 @@ def build(snapshot: Snapshot, names: NameLookup = no_names) -> Host:
             children[p].append(i)
 
     facts = [_facts(r, problems) for r in records]
-    reasons: list[tuple[str, ...]] = [()] * count
+    reasons: list[tuple[Reason, ...]] = [()] * count
     holds_eligible = [False] * count  # the node or a descendant is eligible
     for i in reversed(range(count)):
         record, fact = records[i], facts[i]
@@ -266,3 +275,73 @@ def _group_members(
         if record.kind == "pci" and record.sys_name in own:
             members.setdefault(own[record.sys_name], []).append(name)
     return {number: tuple(names) for number, names in members.items()}
+
+
+def _mounts(text: str) -> dict[str, tuple[str, ...]]:
+    mounts: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        fields = line.split()
+        # mountinfo: id parent major:minor root mountpoint options ... (proc(5))
+        if len(fields) >= 5 and ":" in fields[2]:
+            mounts.setdefault(fields[2], []).append(fields[4].replace("\\040", " "))
+    return {k: tuple(v) for k, v in mounts.items()}
+
+
+def _swaps(text: str) -> tuple[str, ...]:
+    names = []
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if fields and fields[0].startswith("/dev/"):
+            names.append(fields[0].rpartition("/")[2])
+    return tuple(names)
+
+
+def _default_route(text: str) -> tuple[str, ...]:
+    ifaces = []
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        # Iface Destination Gateway Flags ... Mask: destination and mask all zero.
+        if len(fields) >= 8 and fields[1] == "00000000" and fields[7] == "00000000":
+            ifaces.append(fields[0])
+    return tuple(dict.fromkeys(ifaces))
+
+
+def parse_proc(record: ProcRecord | None) -> ProcFacts | None:
+    """Parse the /proc texts a reader found; None when /proc was not read."""
+    if record is None:
+        return None
+    interrupts = record.interrupts
+    return ProcFacts(
+        cmdline=None if record.cmdline is None else tuple(record.cmdline.split()),
+        mounts=None if record.mountinfo is None else _mounts(record.mountinfo),
+        swaps=None if record.swaps is None else _swaps(record.swaps),
+        default_route=None if record.route is None else _default_route(record.route),
+        # Interrupt remapping shows as IR-PCI-MSI, IR-IO-APIC chips (x86, since Linux 3.x).
+        interrupt_remapping=None if interrupts is None else "IR-" in interrupts,
+    )
+
+
+def class_devices(
+    records: tuple[ClassDeviceRecord, ...],
+    node_of_path: Mapping[str, str],
+) -> tuple[ClassDevice, ...]:
+    """Attach each class device to the nearest node above its path."""
+    out = []
+    for record in sorted(records, key=lambda r: (r.subsystem, r.name)):
+        path, node = record.path, None
+        while "/" in path:
+            path = path.rpartition("/")[0]
+            if path in node_of_path:
+                node = node_of_path[path]
+                break
+        out.append(
+            ClassDevice(
+                subsystem=record.subsystem,
+                name=record.name,
+                path=record.path,
+                node=node,
+                attributes=dict(record.attributes),
+                holders=record.holders,
+            ),
+        )
+    return tuple(out)
