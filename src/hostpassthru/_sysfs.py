@@ -273,9 +273,16 @@ def read_attribute(
         return None
 
 
-def usb_devtype_or_guess(sys_name: str, devtype: str | None) -> str:
-    """The DEVTYPE, or where the uevent gives none, what the kernel name says."""
-    if devtype is not None:
+def usb_devtype_or_guess(sys_name: str, devtype: str | None, *, has_uevent: bool) -> str | None:
+    """The DEVTYPE; where there is no uevent file at all, what the kernel name says.
+
+    Where a uevent exists, its DEVTYPE alone decides (SPEC section 7): on older
+    kernels (before 4.x made them class devices of their own), USB character
+    devices such as hiddev, cdc-wdm and vendor card readers sit below an
+    interface with SUBSYSTEM=usb and no DEVTYPE; they are neither devices nor
+    interfaces.
+    """
+    if devtype is not None or has_uevent:
         return devtype
     # Interfaces are named "<device>:<config>.<interface>"; devices never hold a colon.
     return "usb_interface" if ":" in sys_name else "usb_device"
@@ -319,7 +326,9 @@ def _read_usb(root: str, problems: Problems) -> list[DeviceRecord]:
         if path is None:
             continue
         uevent = read_attribute(root, name, path, "uevent", problems)
-        devtype = usb_devtype_or_guess(name, None if uevent is None else usb_devtype(uevent))
+        devtype = usb_devtype_or_guess(
+            name, None if uevent is None else usb_devtype(uevent), has_uevent=uevent is not None
+        )
         if devtype == "usb_device":
             devices.append((name, path, False))
         elif devtype == "usb_interface":

@@ -74,7 +74,11 @@ def _usb(context: Any, root: str, problems: list[str]) -> list[DeviceRecord]:  #
         path = _relative(root, dev.sys_path)
         if path is None:
             continue
-        devtype = _sysfs.usb_devtype_or_guess(dev.sys_name, dev.device_type)
+        devtype = dev.device_type
+        if devtype is None:
+            # libudev gives no DEVTYPE both for a uevent without one and for no uevent.
+            has_uevent = os.path.exists(os.path.join(dev.sys_path, "uevent"))
+            devtype = _sysfs.usb_devtype_or_guess(dev.sys_name, None, has_uevent=has_uevent)
         if devtype == "usb_device":
             devices.append((dev.sys_name, path, dev.driver))
         elif devtype == "usb_interface":
