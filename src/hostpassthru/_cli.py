@@ -10,6 +10,7 @@ import sys
 import tempfile
 from typing import TYPE_CHECKING, Any
 
+from ._cli_export import add_commands as add_export_commands
 from ._documents import json_document
 from ._errors import HostpassthruError
 from ._explain import Affected, class_name
@@ -39,6 +40,8 @@ examples:
   hostpassthru record --anonymize -o myhost.umockdev
   hostpassthru --replay myhost.umockdev tree
   hostpassthru --sysfs /tmp/capture/sys list --json
+  hostpassthru export nfd                 node labels for Kubernetes (NFD)
+  hostpassthru export kubevirt            KubeVirt's permittedHostDevices
 """
 
 
@@ -419,6 +422,7 @@ def _parser() -> argparse.ArgumentParser:
         help="replace serial numbers with stable placeholders, and say which on stderr",
     )
     p_rec.set_defaults(run=_cmd_record)
+    add_export_commands(sub, common)
     return parser
 
 
@@ -548,6 +552,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.sysfs is not None and args.replay is not None:
         parser.error("--sysfs and --replay cannot be used together")
     try:
+        if getattr(args, "replays", None):
+            # export kubevirt --replay FILE ...: the command reads its hosts itself.
+            return int(args.run(args, None))
         with _sysfs_root(args) as (root, proc):
             host = scan(root, proc=proc)
             # The /proc that scan() read: given, the replay's, or this host's for a live scan.

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["DeviceNotFoundError", "FixtureError", "HostpassthruError", "SysfsNotFoundError"]
+__all__ = [
+    "DeviceNotFoundError",
+    "ExportError",
+    "FixtureError",
+    "HostpassthruError",
+    "SysfsNotFoundError",
+]
 
 
 class HostpassthruError(Exception):
@@ -48,3 +54,15 @@ class FixtureError(HostpassthruError, ValueError):
     def __str__(self) -> str:
         where = self.source if self.line is None else f"{self.source}:{self.line}"
         return f"{where}: {self.why}"
+
+
+class ExportError(HostpassthruError, ValueError):
+    """A document for the cluster cannot be made as asked (a bad name, too large a file)."""
+
+    def __init__(self, what: str, why: str) -> None:
+        super().__init__(what, why)
+        self.what = what
+        self.why = why
+
+    def __str__(self) -> str:
+        return f"{self.what}: {self.why}"
