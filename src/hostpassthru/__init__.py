@@ -14,7 +14,13 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from ._documents import DOCUMENTS, SCHEMA, Document, json_document
-from ._errors import DeviceNotFoundError, FixtureError, HostpassthruError, SysfsNotFoundError
+from ._errors import (
+    DeviceNotFoundError,
+    ExportError,
+    FixtureError,
+    HostpassthruError,
+    SysfsNotFoundError,
+)
 from ._explain import GROUP_KINDS, WHYS, Affected, GroupKind, GroupVerdict, Why, class_name
 from ._model import ClassDevice, Device, Host, PciInfo, ProcFacts, ScsiInfo, UsbInfo
 from ._readiness import (
@@ -61,6 +67,7 @@ __all__ = [
     "ClassDevice",
     "Device",
     "DeviceNotFoundError",
+    "ExportError",
     "Document",
     "Finding",
     "FindingCode",

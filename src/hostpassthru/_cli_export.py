@@ -11,8 +11,8 @@ import tempfile
 from typing import TYPE_CHECKING, Any
 
 from . import _export, _yaml
-from ._scan import scan
 from ._recording import materialize, read_recording
+from ._scan import scan
 
 if TYPE_CHECKING:
     from ._model import Host

@@ -20,18 +20,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
 import attrs
 
 from ._errors import ExportError
+from ._model import Device
 from ._readiness import assess
-from ._rules import stays_with_host
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
 
-    from ._model import Device, Host
+    from ._model import Host
 
 __all__ = [
     "LABEL_NS",
@@ -120,15 +121,11 @@ def device_states(host: Host) -> tuple[DeviceState, ...]:
             # A driverless function is viable, but KubeVirt offers only vfio-pci ones.
             state = "needs_preparation"
         on_host = [f.device for f in assessment.findings if f.code == "host_driver"]
-        twins: tuple[Device, ...] = ()
-        if dev.kind == "pci" and dev.iommu_group is not None:
-            twins = tuple(
-                m
-                for m in host.group(dev.iommu_group)
-                if m.name != dev.name
-                and not stays_with_host(m)
-                and (m.vendor_id, m.product_id) == (dev.vendor_id, dev.product_id)
-            )
+        twins = tuple(
+            m
+            for m in host.group_going(dev)
+            if m.name != dev.name and (m.vendor_id, m.product_id) == (dev.vendor_id, dev.product_id)
+        )
         out.append(
             DeviceState(
                 device=dev,
