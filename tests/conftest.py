@@ -12,6 +12,7 @@ import tempfile
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import settings
 from pyfakefs.fake_filesystem_unittest import Patcher
 
 import hostpassthru as hp
@@ -24,6 +25,11 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 pytest_plugins = ["pytester"]
+
+# No test is timed (speed is the benchmark's job): a machine busy with other work
+# must not turn hypothesis' per-example deadline into a failure.
+settings.register_profile("hostpassthru", deadline=None)
+settings.load_profile("hostpassthru")
 
 #: path: scan(sysfs=...) on a real directory; pyfakefs: the same on a fake filesystem;
 #: udev: the live reader (pyudev) under umockdev-wrapper, which shows the tree as /sys.
@@ -56,7 +62,7 @@ def scan_under_umockdev(top: str) -> hp.Host:
     if done.returncode != 0:
         pytest.fail(f"live reader under umockdev failed:\n{done.stderr}")
     snapshot = pickle.loads(base64.b64decode(done.stdout))  # noqa: S301 - our own child's output
-    return _tree.build(snapshot, hp._scan._NAMES)
+    return _tree.build(snapshot, hp._scan._names(None))
 
 
 def _scan_fixture(reader: str, name: str) -> hp.Host:

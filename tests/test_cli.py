@@ -12,13 +12,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 import hostpassthru as hp
-from hostpassthru import _scan
 from hostpassthru._cli import main
-from hostpassthru._ids import IdsDatabase
-from hostpassthru.testing import FakeHost, fixture_names
+from hostpassthru.testing import FakeHost, fixture_names, ids_from
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
 LIST_DESKTOP = """\
@@ -33,12 +31,13 @@ PCI_IDS = "10de  NVIDIA Corporation\n\t1b81  GP104 [GeForce GTX 1070]\n"
 
 
 @pytest.fixture(autouse=True)
-def names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def names(tmp_path: Path) -> Iterator[None]:
     """A tiny pci.ids, so that descriptions do not depend on what this machine has."""
     ids = tmp_path / "ids"
     ids.mkdir()
     (ids / "pci.ids").write_text(PCI_IDS)
-    monkeypatch.setattr(_scan, "_NAMES", IdsDatabase((str(ids),)))
+    with ids_from(ids):
+        yield
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -136,6 +135,8 @@ class TestList:
             "reset_methods": None,
             "has_reset": False,
             "sriov_numvfs": None,
+            "driver_override": None,
+            "modalias": None,
         } == gpu["pci"]
 
 

@@ -88,7 +88,6 @@ class TestPlugin:
         pytester.makepyfile(
             test_after="""
 import hostpassthru as hp
-from hostpassthru import _scan
 
 
 def test_uses(fake_host):
@@ -97,7 +96,7 @@ def test_uses(fake_host):
 
 
 def test_after():
-    assert [] == _scan._fake_roots
+    assert "udev" == hp.scan().source
 """,
         )
         result = pytester.runpytest_subprocess("-p", "no:cacheprovider")

@@ -13,16 +13,33 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._binding import (
+    BindingError,
+    MemberResult,
+    Outcome,
+    RefusedError,
+    plan,
+    prepare,
+    prepared,
+    recover,
+    release,
+)
 from ._documents import DOCUMENTS, SCHEMA, Document, json_document
 from ._errors import (
     DeviceNotFoundError,
     ExportError,
     FixtureError,
     HostpassthruError,
+    JournalError,
+    LockTimeoutError,
     SysfsNotFoundError,
+    WriteTimeoutError,
 )
 from ._explain import GROUP_KINDS, WHYS, Affected, GroupKind, GroupVerdict, Why, class_name
+from ._journal import JournalEntry, JournalMember
+from ._kernel import Kernel, LiveKernel
 from ._model import ClassDevice, Device, Host, PciInfo, ProcFacts, ScsiInfo, UsbInfo
+from ._plan import REFUSAL_CODES, Member, Plan, Write
 from ._readiness import (
     FINDING_CODES,
     SEVERITIES,
@@ -57,6 +74,7 @@ __all__ = [
     "GROUP_KINDS",
     "KINDS",
     "REASONS",
+    "REFUSAL_CODES",
     "SCHEMA",
     "SEVERITIES",
     "SOURCES",
@@ -64,6 +82,7 @@ __all__ = [
     "WHYS",
     "Affected",
     "Assessment",
+    "BindingError",
     "ClassDevice",
     "Device",
     "DeviceNotFoundError",
@@ -77,10 +96,21 @@ __all__ = [
     "Host",
     "HostpassthruError",
     "IommuStatus",
+    "JournalEntry",
+    "JournalError",
+    "JournalMember",
+    "Kernel",
     "Kind",
+    "LiveKernel",
+    "LockTimeoutError",
+    "Member",
+    "MemberResult",
+    "Outcome",
     "PciInfo",
+    "Plan",
     "ProcFacts",
     "Reason",
+    "RefusedError",
     "ScsiInfo",
     "Severity",
     "Source",
@@ -88,6 +118,8 @@ __all__ = [
     "UsbInfo",
     "Verdict",
     "Why",
+    "Write",
+    "WriteTimeoutError",
     "__version__",
     "affected_by",
     "check",
@@ -97,5 +129,10 @@ __all__ = [
     "iommu_status",
     "json_document",
     "passthrough_devices",
+    "plan",
+    "prepare",
+    "prepared",
+    "recover",
+    "release",
     "scan",
 ]

@@ -7,7 +7,10 @@ __all__ = [
     "ExportError",
     "FixtureError",
     "HostpassthruError",
+    "JournalError",
+    "LockTimeoutError",
     "SysfsNotFoundError",
+    "WriteTimeoutError",
 ]
 
 
@@ -66,3 +69,41 @@ class ExportError(HostpassthruError, ValueError):
 
     def __str__(self) -> str:
         return f"{self.what}: {self.why}"
+
+
+class WriteTimeoutError(HostpassthruError, TimeoutError):
+    """A sysfs write did not return before its deadline (an unbind held up by a user)."""
+
+    def __init__(self, path: str, seconds: float) -> None:
+        super().__init__(path, seconds)
+        self.path = path
+        self.seconds = seconds
+
+    def __str__(self) -> str:
+        return f"{self.path}: the write did not return within {self.seconds:g} s"
+
+
+class LockTimeoutError(HostpassthruError, TimeoutError):
+    """Another manager held the state directory's lock for longer than we would wait."""
+
+    def __init__(self, path: str, seconds: float, holder: str | None = None) -> None:
+        super().__init__(path, seconds, holder)
+        self.path = path
+        self.seconds = seconds
+        self.holder = holder
+
+    def __str__(self) -> str:
+        by = f" (held by {self.holder})" if self.holder else ""
+        return f"{self.path}: still locked after {self.seconds:g} s{by}"
+
+
+class JournalError(HostpassthruError):
+    """A journal cannot be read, written, or applied to the host as it is now."""
+
+    def __init__(self, path: str, why: str) -> None:
+        super().__init__(path, why)
+        self.path = path
+        self.why = why
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.why}"

@@ -63,6 +63,10 @@ class PciInfo:
     has_reset: bool | None = None
     #: Virtual functions enabled, for an SR-IOV physical function.
     sriov_numvfs: int | None = None
+    #: The driver named in ``driver_override`` (Linux 3.16); None when unset ("(null)").
+    driver_override: str | None = None
+    #: The ``modalias`` (``pci:v000010DEd00001B81sv...``) that modules.alias lines match.
+    modalias: str | None = None
 
 
 @attrs.frozen(kw_only=True)

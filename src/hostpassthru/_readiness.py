@@ -54,6 +54,12 @@ FindingCode = Literal[
     "holder",
     "default_route",
     "network_up",
+    "driver_not_loaded",
+    "group_in_use",
+    "device_in_use",
+    "already_prepared",
+    "identity_changed",
+    "no_binding_needed",
 ]
 FINDING_CODES: tuple[FindingCode, ...] = (
     "not_passable",
@@ -76,6 +82,12 @@ FINDING_CODES: tuple[FindingCode, ...] = (
     "holder",
     "default_route",
     "network_up",
+    "driver_not_loaded",
+    "group_in_use",
+    "device_in_use",
+    "already_prepared",
+    "identity_changed",
+    "no_binding_needed",
 )
 
 

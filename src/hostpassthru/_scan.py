@@ -7,18 +7,17 @@ to read it once), scan once and pass ``host=`` to each, or use the Host methods.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from typing import TYPE_CHECKING
 
 import attrs
 
-from . import _explain, _readiness, _sysfs, _udev
+from . import _explain, _readiness, _seam, _sysfs, _udev
 from ._ids import IdsDatabase
 from ._tree import build
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Sequence
 
     from ._model import Device, Host
 
@@ -32,28 +31,29 @@ __all__ = [
     "scan",
 ]
 
-_NAMES = IdsDatabase()
-_LIVE_ROOT = "/sys"
-_LIVE_PROC = "/proc"
-#: While a test's fake host is active (hostpassthru's pytest plugin), scan() with
-#: no argument reads this tree with the path reader: libudev would see the real /sys.
-_fake_roots: list[str] = []
+_DATABASES: dict[tuple[str, ...] | None, IdsDatabase] = {}
 
 
-@contextlib.contextmanager
-def fake_live_root(root: str) -> Iterator[None]:
-    """Within this block, scan() with no argument reads *root* as if it were this host."""
-    _fake_roots.append(root)
-    try:
-        yield
-    finally:
-        _fake_roots.remove(root)
+def _names(ids: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None) -> IdsDatabase:
+    """The ids database for these directories (parsed once each, on first use)."""
+    key: tuple[str, ...] | None
+    if ids is None:
+        key = None
+    elif isinstance(ids, (str, os.PathLike)):
+        key = (os.fspath(ids),)
+    else:
+        key = tuple(os.fspath(d) for d in ids)
+    database = _DATABASES.get(key)
+    if database is None:
+        database = _DATABASES[key] = IdsDatabase() if key is None else IdsDatabase(key)
+    return database
 
 
 def scan(
     sysfs: str | os.PathLike[str] | None = None,
     *,
     proc: str | os.PathLike[str] | None = None,
+    ids: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
 ) -> Host:
     """Read a host's devices, IOMMU groups and passthrough facts.
 
@@ -66,24 +66,32 @@ def scan(
     *proc* is where the few /proc facts that readiness checks need are read
     (command line, mounts, swap, routes): ``/proc`` for the live scan; with
     *sysfs* and no *proc*, they are not read, and ``host.proc`` is None.
+
+    *ids* is a directory (or several, searched in order) holding ``pci.ids``
+    and ``usb.ids`` for vendor and product names; by default the system's.
+
+    Within ``hostpassthru.testing.live_host()`` (and the ``fake_host`` pytest
+    fixture), "this host" is the fake host installed there.
     """
+    target = _seam.current()
+    names = _names(ids if ids is not None else target.ids)
     proc_root = None if proc is None else os.fspath(proc)
-    if sysfs is None and _fake_roots:
-        sysfs = _fake_roots[-1]
-        # A fake host's /proc files (F: lines) sit beside its sys/, as on a real host.
-        fake_proc = os.path.join(os.path.dirname(sysfs), "proc")
-        if proc_root is None and os.path.isdir(fake_proc):
-            proc_root = fake_proc
+    if sysfs is None and not target.real:
+        sysfs = target.sysfs
+        # A fake host's /proc files (F: lines) sit beside its sys/, as on a real host;
+        # they may be written after the host was installed, so look at scan time.
+        if proc_root is None and target.proc is not None and os.path.isdir(target.proc):
+            proc_root = target.proc
     if sysfs is not None:
-        return build(_sysfs.read(os.fspath(sysfs), proc_root), _NAMES)
-    proc_root = proc_root or _LIVE_PROC
+        return build(_sysfs.read(os.fspath(sysfs), proc_root), names)
+    proc_root = proc_root or target.proc or "/proc"
     try:
-        snapshot = _udev.read(_LIVE_ROOT, proc_root)
+        snapshot = _udev.read(target.sysfs, proc_root)
     except _udev.UdevUnavailableError as exc:
-        snapshot = _sysfs.read(_LIVE_ROOT, proc_root)
-        note = f"libudev unavailable ({exc}); read {_LIVE_ROOT} with plain file calls"
+        snapshot = _sysfs.read(target.sysfs, proc_root)
+        note = f"libudev unavailable ({exc}); read {target.sysfs} with plain file calls"
         snapshot = attrs.evolve(snapshot, problems=(note, *snapshot.problems))
-    return build(snapshot, _NAMES)
+    return build(snapshot, names)
 
 
 def _this(host: Host | None) -> Host:

@@ -42,6 +42,8 @@ ATTRIBUTES: dict[Kind, tuple[str, ...]] = {
         "boot_vga",
         "reset_method",
         "sriov_numvfs",
+        "driver_override",
+        "modalias",
     ),
     "usb_device": (
         "idVendor",

@@ -121,6 +121,9 @@ def _facts(record: DeviceRecord, problems: list[str]) -> _Facts:
                 reset_methods=None if (m := p.text("reset_method")) is None else tuple(m.split()),
                 has_reset=record.has_reset,
                 sriov_numvfs=p.dec("sriov_numvfs"),
+                # An unset override reads "(null)" (Linux 3.16+); older kernels have no file.
+                driver_override=None if (o := p.text("driver_override")) in (None, "(null)") else o,
+                modalias=p.text("modalias"),
             ),
         )
     if record.kind == "usb_device":

@@ -24,16 +24,18 @@ __all__ = ["fake_host"]
 
 @pytest.fixture
 def fake_host(request: pytest.FixtureRequest) -> Iterator[FakeHost]:
-    """A fake host on pyfakefs; while active, ``hostpassthru.scan()`` reads it.
+    """A fake host on pyfakefs; while active, it is "this host" for hostpassthru.
 
     Describe the host with ``add_pci``, ``add_usb``, ``add_scsi``, or ``load``
     a shipped fixture by name or a recording by path; the code under test
-    calls ``hostpassthru.scan()`` (or ``passthrough_devices()``, ...) unchanged.
+    calls ``hostpassthru.scan()`` (or ``passthrough_devices()``, ...) unchanged,
+    and ``prepare``/``release``/``recover`` act on the fake host through its
+    simulated kernel, ``fake_host.kernel`` (inject failures there).
     """
     # Import before pyfakefs starts: a module first imported under pyfakefs keeps
     # the fake os module after the test, and the next test's fake filesystem
     # would meet the stale one.
-    from hostpassthru import _scan, testing  # noqa: PLC0415 - keep plugin load light
+    from hostpassthru import testing  # noqa: PLC0415 - keep plugin load light
 
     fs: FakeFilesystem = request.getfixturevalue("fs")
 
@@ -50,5 +52,5 @@ def fake_host(request: pytest.FixtureRequest) -> Iterator[FakeHost]:
         return path.read_text(encoding="utf-8", errors="surrogateescape")
 
     host = testing.FakeHost("/", read_text=read_real)
-    with _scan.fake_live_root(host.root):
+    with testing.live_host(host.root, kernel=host.kernel):
         yield host

@@ -7,12 +7,15 @@ the library; this module adds the shipped fixtures by name and the
 
 from __future__ import annotations
 
+import contextlib
 import os
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import _recording
+import attrs
+
+from . import _recording, _seam
 from ._errors import FixtureError
 from ._recording import (
     BUSES,
@@ -21,17 +24,23 @@ from ._recording import (
     materialize_device,
     parse_recording,
 )
+from ._simkernel import SimulatedKernel
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterator, Mapping, Sequence
+
+    from ._kernel import Kernel
 
 __all__ = [
     "BUSES",
     "FakeHost",
     "RecordedDevice",
     "Recording",
+    "SimulatedKernel",
     "fixture_names",
     "fixture_path",
+    "ids_from",
+    "live_host",
     "load_recording",
     "materialize",
     "parse_recording",
@@ -156,6 +165,8 @@ class FakeHost:
         self._read_text = read_text or (
             lambda p: p.read_text(encoding="utf-8", errors="surrogateescape")
         )
+        #: The simulated kernel that carries out writes to this host (prepare, release).
+        self.kernel = SimulatedKernel(self.root)
 
     def _add(self, dev: RecordedDevice) -> None:
         materialize_device(self.root, dev)
@@ -319,3 +330,54 @@ class FakeHost:
             raise FixtureError(str(path), None, exc.strerror or str(exc)) from None
         _recording.materialize(parse_recording(text, str(path)), self.top)
         return self
+
+
+@contextlib.contextmanager
+def live_host(
+    sysfs: str | os.PathLike[str],
+    *,
+    proc: str | os.PathLike[str] | None = None,
+    kernel: Kernel | None = None,
+    ids: Sequence[str | os.PathLike[str]] | None = None,
+) -> Iterator[Kernel]:
+    """Within the block, the fake host under *sysfs* is "this host".
+
+    ``hostpassthru.scan()`` with no argument reads it (with plain file calls:
+    libudev would see the real /sys), and ``prepare``, ``release`` and
+    ``recover`` act on it through *kernel*: by default a
+    :class:`SimulatedKernel` on the same tree, which the block gets, to
+    inject failures. Its /proc is *proc*, by default ``proc/`` beside the
+    sysfs root (where recordings' ``F:`` lines go), read when it exists; its
+    journal goes to ``run/hostpassthru`` beside it unless
+    ``HOSTPASSTHRU_STATE_DIR`` says otherwise. *ids* are directories with
+    ``pci.ids`` and ``usb.ids`` for names. Blocks nest; when one ends, what
+    was there before is back::
+
+        with hostpassthru.testing.live_host(tmp_path / "sys") as kernel:
+            kernel.fail("bind", "0000:01:00.1", errno.EBUSY)
+            my_manager.start_vm()       # calls hostpassthru.prepare(...)
+    """
+    root = os.path.normpath(os.path.abspath(os.fspath(sysfs)))
+    if kernel is None:
+        kernel = SimulatedKernel(root)
+    target = _seam.LiveTarget(
+        sysfs=root,
+        proc=os.path.join(os.path.dirname(root), "proc") if proc is None else os.fspath(proc),
+        kernel=kernel,
+        ids=None if ids is None else tuple(os.fspath(d) for d in ids),
+        real=False,
+    )
+    with _seam.pushed(target):
+        yield kernel
+
+
+@contextlib.contextmanager
+def ids_from(*directories: str | os.PathLike[str]) -> Iterator[None]:
+    """Within the block, names come from the ``pci.ids``/``usb.ids`` in *directories*.
+
+    For every scan, live or not, so that a test's descriptions do not depend
+    on what the machine has installed.
+    """
+    target = attrs.evolve(_seam.current(), ids=tuple(os.fspath(d) for d in directories))
+    with _seam.pushed(target):
+        yield

@@ -1,0 +1,517 @@
+"""A simulated kernel: sysfs writes applied to a fake tree the way Linux applies them.
+
+Shipped to embedders through ``hostpassthru.testing``. Its state is the tree
+itself (links and files under the sysfs root), so a second SimulatedKernel on
+the same tree, in another process, carries on where the first left off: a
+test can kill a process after any write and recover in another.
+
+What it models, from drivers/base/bus.c, drivers/base/dd.c,
+drivers/pci/pci-driver.c, drivers/pci/pci-sysfs.c and drivers/vfio/pci:
+
+- ``driver_override``: one trailing newline is stripped; an empty value
+  clears it, which reads back ``(null)``; it binds and unbinds nothing.
+- ``drivers/D/unbind``: ENODEV unless the device is bound to D; may block
+  while a user holds the device.
+- ``drivers/D/bind``: ENODEV for an unknown device or one D does not match
+  (an override naming another driver matches nothing else); EBUSY when the
+  device is bound; vfio drivers refuse a bridge or a device without an
+  IOMMU group (EINVAL) and a PF with VFs enabled (EBUSY).
+- ``drivers_probe``: ENODEV for an unknown device; otherwise success, bound
+  or not: the override's driver if it is loaded, else the first loaded
+  driver whose ids match.
+- Any other existing file: its content is replaced. A missing one: ENOENT.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import signal
+import threading
+from typing import TYPE_CHECKING, Literal
+
+import attrs
+
+from ._errors import WriteTimeoutError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+__all__ = ["Operation", "SimulatedKernel"]
+
+Operation = Literal["driver_override", "unbind", "bind", "drivers_probe", "new_id", "other"]
+
+
+# Modules whose PCI driver has another name (modprobe treats "-" and "_" alike).
+_MODULE_DRIVERS = {"vfio_pci": "vfio-pci", "pci_stub": "pci-stub"}
+
+
+@attrs.define
+class _Failure:
+    operation: Operation | None
+    address: str | None
+    errno: int
+    times: int
+
+
+def _is_vfio(driver: str) -> bool:
+    # vfio-pci and its variant drivers (mlx5_vfio_pci, hisi_acc_vfio_pci, ...).
+    return driver == "vfio-pci" or driver.endswith("vfio_pci")
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def _hex(text: str | None) -> int | None:
+    try:
+        return None if text is None else int(text, 16)
+    except ValueError:
+        return None
+
+
+class SimulatedKernel:
+    """Applies sysfs writes to the fake tree under *sysfs* as Linux would.
+
+    *drivers* maps each PCI driver to the (vendor, device) ids it matches on
+    its own. By default it is read off the tree: every bound device's driver
+    matches that device's ids. Pass the same mapping to a second instance
+    (``SimulatedKernel(root, drivers=first.drivers)``) so that it matches as
+    the first did, whatever has been rebound since.
+
+    Failures are injected with :meth:`fail`, :meth:`probe_binds_nothing`,
+    :meth:`hold`, :attr:`read_only` and :meth:`after_write`.
+    """
+
+    def __init__(
+        self,
+        sysfs: str | os.PathLike[str],
+        *,
+        drivers: Mapping[str, Iterable[tuple[int, int]]] | None = None,
+    ) -> None:
+        self._sysfs = os.path.normpath(os.path.abspath(os.fspath(sysfs)))
+        self._lock = threading.RLock()
+        self._drivers: dict[str, tuple[tuple[int, int], ...]] | None = (
+            None
+            if drivers is None
+            else {name: tuple(sorted(set(ids))) for name, ids in drivers.items()}
+        )
+        #: Every write asked for, in order: (path relative to the root, data), failed or not.
+        self.writes: list[tuple[str, bytes]] = []
+        #: When True, every write fails with EACCES, as on a read-only /sys.
+        self.read_only = False
+        self._failures: list[_Failure] = []
+        self._probe_nothing: set[str] = set()
+        self._held: dict[str, threading.Event] = {}
+        self._pending_unbind: dict[str, str] = {}
+        self._after: list[Callable[[SimulatedKernel, int, str, bytes], None]] = []
+        self._vfio_minor = 0
+
+    # -- the Kernel protocol -------------------------------------------------
+
+    @property
+    def sysfs(self) -> str:
+        """The sysfs root of the fake tree."""
+        return self._sysfs
+
+    @property
+    def drivers(self) -> dict[str, tuple[tuple[int, int], ...]]:
+        """Driver -> the (vendor, device) ids it matches on its own."""
+        return dict(self._table())
+
+    def _table(self) -> dict[str, tuple[tuple[int, int], ...]]:
+        """The driver table, read off the tree on first use (a test builds the tree first)."""
+        with self._lock:
+            if self._drivers is None:
+                found: dict[str, set[tuple[int, int]]] = {}
+                for address in self._addresses():
+                    driver = self.driver_of(address)
+                    ids = self._ids(address)
+                    if driver is not None and ids is not None:
+                        found.setdefault(driver, set()).add(ids)
+                self._drivers = {k: tuple(sorted(v)) for k, v in found.items()}
+                # Every PCI device has driver_override since Linux 3.16; fake trees
+                # often lack the file.
+                for address in self._addresses():
+                    path = f"{self._sysfs}/bus/pci/devices/{address}/driver_override"
+                    if os.path.isdir(os.path.dirname(path)) and not os.path.exists(path):
+                        self._put(path, "(null)\n")
+            return self._drivers
+
+    def __repr__(self) -> str:
+        return f"SimulatedKernel({self._sysfs!r})"
+
+    def write(self, path: str, data: bytes, *, deadline: float | None = None) -> None:
+        """Apply one write as the kernel would; raises OSError with the kernel's errno."""
+        self._table()
+        self.writes.append((path, data))
+        full = os.path.join(self._sysfs, path)
+        directory, name = os.path.split(full)
+        real_dir = os.path.realpath(directory)
+        if self.read_only:
+            raise OSError(errno.EACCES, os.strerror(errno.EACCES), full)
+        operation = self._operation(real_dir, name)
+        value = data.decode("utf-8", "replace")
+        address = value.strip() if operation in ("bind", "unbind", "drivers_probe") else None
+        if address is None and operation == "driver_override":
+            address = os.path.basename(real_dir)
+        self._maybe_fail(operation, address, full)
+        if operation == "unbind":
+            self._unbind_store(os.path.basename(real_dir), value.strip(), full, deadline)
+        else:
+            with self._lock:
+                self._store(operation, real_dir, name, value, data, full)
+        index = len(self.writes)
+        for callback in list(self._after):
+            callback(self, index, path, data)
+
+    def load_module(self, name: str) -> None:
+        """``modprobe NAME``: the module's driver appears under bus/pci/drivers."""
+        module = name.replace("-", "_")
+        self.load_driver(_MODULE_DRIVERS.get(module, name), module=module)
+
+    # -- what tests set up -----------------------------------------------------
+
+    def load_driver(
+        self,
+        name: str,
+        *,
+        ids: Iterable[tuple[int, int]] = (),
+        module: str | None = None,
+    ) -> None:
+        """Make driver *name* loaded (its directory exists), matching *ids* on its own."""
+        with self._lock:
+            home = self._driver_dir(name)
+            os.makedirs(home, exist_ok=True)
+            for attribute in ("bind", "unbind", "new_id", "remove_id"):
+                if not os.path.exists(f"{home}/{attribute}"):
+                    with open(f"{home}/{attribute}", "w", encoding="ascii"):
+                        pass
+            module = module or name.replace("-", "_")
+            link = f"{home}/module"
+            if not os.path.lexists(link):
+                target = os.path.join(self._sysfs, "module", module)
+                os.makedirs(target, exist_ok=True)
+                os.symlink(os.path.relpath(target, home), link)
+            table = self._table()
+            table[name] = tuple(sorted({*table.get(name, ()), *ids}))
+
+    def unload_driver(self, name: str) -> None:
+        """Remove driver *name*; its devices are unbound first, as rmmod does."""
+        with self._lock:
+            for address in self._addresses():
+                if self.driver_of(address) == name:
+                    self._detach(address)
+            shutil.rmtree(self._driver_dir(name), ignore_errors=True)
+
+    def fail(
+        self,
+        operation: Operation | None,
+        address: str | None = None,
+        error: int = errno.EBUSY,
+        *,
+        times: int = 1,
+    ) -> None:
+        """The next *times* writes of *operation* (None: any) for *address* fail with *error*."""
+        self._failures.append(_Failure(operation, address, error, times))
+
+    def probe_binds_nothing(self, address: str) -> None:
+        """``drivers_probe`` of *address* succeeds and binds nothing, as when no driver probes."""
+        self._probe_nothing.add(address)
+
+    def hold(self, address: str) -> None:
+        """A user holds *address*: unbinding it blocks until :meth:`let_go`."""
+        self._held.setdefault(address, threading.Event())
+
+    def let_go(self, address: str) -> None:
+        """The user lets go of *address*; an unbind that timed out meanwhile completes now."""
+        event = self._held.pop(address, None)
+        if event is not None:
+            event.set()
+        driver = self._pending_unbind.pop(address, None)
+        if driver is not None:
+            with self._lock:
+                if self.driver_of(address) == driver:
+                    self._detach(address)
+
+    def after_write(self, callback: Callable[[SimulatedKernel, int, str, bytes], None]) -> None:
+        """Call ``callback(kernel, n, path, data)`` after the n-th write (1-based) succeeds."""
+        self._after.append(callback)
+
+    def crash_after(self, count: int) -> None:
+        """Kill this process with SIGKILL right after the *count*-th successful write."""
+
+        def crash(_: SimulatedKernel, n: int, path: str, data: bytes) -> None:
+            del path, data
+            if n >= count:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        self.after_write(crash)
+
+    def vanish(self, address: str) -> None:
+        """Hot-unplug *address*: its directory and every link to it go away."""
+        with self._lock:
+            directory = self._device_dir(address)
+            if directory is None:
+                return
+            if self.driver_of(address) is not None:
+                self._detach(address)
+            stash = self._stash(address)
+            shutil.rmtree(stash, ignore_errors=True)
+            os.makedirs(os.path.dirname(stash), exist_ok=True)
+            group = self._group(address)
+            shutil.move(directory, stash)
+            with open(f"{stash}.path", "w", encoding="utf-8") as f:
+                f.write(directory)
+            os.unlink(f"{self._sysfs}/bus/pci/devices/{address}")
+            if group is not None:
+                link = f"{self._sysfs}/kernel/iommu_groups/{group}/devices/{address}"
+                if os.path.lexists(link):
+                    os.unlink(link)
+
+    def reappear(
+        self,
+        address: str,
+        *,
+        vendor: int | None = None,
+        device: int | None = None,
+        probe: bool = True,
+    ) -> None:
+        """Hot-plug a vanished *address* again, with other ids if given; then probe it."""
+        with self._lock:
+            stash = self._stash(address)
+            with open(f"{stash}.path", encoding="utf-8") as f:
+                directory = f.read()
+            shutil.move(stash, directory)
+            os.unlink(f"{stash}.path")
+            if vendor is not None:
+                self._put(f"{directory}/vendor", f"0x{vendor:04x}\n")
+            if device is not None:
+                self._put(f"{directory}/device", f"0x{device:04x}\n")
+            self._put(f"{directory}/driver_override", "(null)\n")
+            self._link(directory, f"{self._sysfs}/bus/pci/devices/{address}")
+            group = self._group(address)
+            if group is not None:
+                self._link(
+                    directory, f"{self._sysfs}/kernel/iommu_groups/{group}/devices/{address}"
+                )
+            if probe:
+                self._probe(address)
+
+    def driver_of(self, address: str) -> str | None:
+        """The driver *address* is bound to, read off the tree; None when unbound or gone."""
+        try:
+            return os.path.basename(os.readlink(f"{self._sysfs}/bus/pci/devices/{address}/driver"))
+        except OSError:
+            return None
+
+    def override_of(self, address: str) -> str | None:
+        """The raw ``driver_override`` text of *address* (``(null)`` when unset)."""
+        return _read(f"{self._sysfs}/bus/pci/devices/{address}/driver_override")
+
+    # -- the kernel's side -----------------------------------------------------
+
+    def _operation(self, real_dir: str, name: str) -> Operation:
+        drivers = f"{self._sysfs}/bus/pci/drivers"
+        if name == "drivers_probe" and real_dir == f"{self._sysfs}/bus/pci":
+            return "drivers_probe"
+        if os.path.dirname(real_dir) == drivers and name in ("bind", "unbind", "new_id"):
+            return name  # type: ignore[return-value]
+        if name == "driver_override":
+            return "driver_override"
+        return "other"
+
+    def _maybe_fail(self, operation: Operation, address: str | None, full: str) -> None:
+        for failure in self._failures:
+            if failure.times <= 0:
+                continue
+            if failure.operation not in (None, operation):
+                continue
+            if failure.address not in (None, address):
+                continue
+            failure.times -= 1
+            raise OSError(failure.errno, os.strerror(failure.errno), full)
+
+    def _store(  # noqa: PLR0913, PLR0917 - the parts of one write, as write() split them
+        self,
+        operation: Operation,
+        real_dir: str,
+        name: str,
+        value: str,
+        data: bytes,
+        full: str,
+    ) -> None:
+        if operation == "driver_override":
+            if not os.path.isfile(f"{real_dir}/{name}"):
+                raise OSError(errno.ENOENT, os.strerror(errno.ENOENT), full)
+            # driver_set_override(): one trailing newline goes; nothing left clears it.
+            text = value.removesuffix("\n")
+            self._put(f"{real_dir}/{name}", f"{text or '(null)'}\n")
+        elif operation == "bind":
+            self._bind_store(os.path.basename(real_dir), value.strip(), full)
+        elif operation == "drivers_probe":
+            address = value.strip()
+            if self._device_dir(address) is None:
+                raise OSError(errno.ENODEV, os.strerror(errno.ENODEV), full)
+            if self.driver_of(address) is None and address not in self._probe_nothing:
+                self._probe(address)
+        elif operation == "new_id":
+            # Global per vendor:device, binds every matching unbound device: never used
+            # by hostpassthru; modelled so that a test can catch it being used.
+            raise OSError(
+                errno.EPERM, "new_id is not simulated: hostpassthru must not use it", full
+            )
+        else:
+            if not os.path.isfile(full):
+                raise OSError(errno.ENOENT, os.strerror(errno.ENOENT), full)
+            with open(full, "wb") as f:
+                f.write(data)
+
+    def _unbind_store(self, driver: str, address: str, full: str, deadline: float | None) -> None:
+        with self._lock:
+            if self.driver_of(address) != driver:
+                raise OSError(errno.ENODEV, os.strerror(errno.ENODEV), full)
+        held = self._held.get(address)
+        if held is not None and not held.wait(deadline):
+            # The real write goes on blocking in the kernel and completes when the
+            # user lets go; the caller gave up waiting.
+            self._pending_unbind[address] = driver
+            raise WriteTimeoutError(full, deadline or 0.0)
+        with self._lock:
+            if self.driver_of(address) == driver:
+                self._detach(address)
+
+    def _bind_store(self, driver: str, address: str, full: str) -> None:
+        if self._device_dir(address) is None or not self._matches(driver, address):
+            raise OSError(errno.ENODEV, os.strerror(errno.ENODEV), full)
+        if self.driver_of(address) is not None:
+            raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), full)
+        refusal = self._probe_refusal(driver, address)
+        if refusal is not None:
+            raise OSError(refusal, os.strerror(refusal), full)
+        self._attach(address, driver)
+
+    def _probe_refusal(self, driver: str, address: str) -> int | None:
+        """The errno the driver's probe() returns for this device, or None if it binds."""
+        if not _is_vfio(driver):
+            return None
+        directory = self._device_dir(address)
+        cls = _hex(_read(f"{directory}/class"))
+        # vfio_pci_probe(): only normal (type 0) headers; bridges have type 1 or 2.
+        if cls is not None and cls >> 16 == 0x06:
+            return errno.EINVAL
+        # vfio_pci_core_register_device() -> vfio_group_find_or_alloc(): no group, no VFIO.
+        if self._group(address) is None:
+            return errno.EINVAL
+        # vfio_pci_probe() refuses a PF whose VFs are enabled (since Linux 4.x).
+        numvfs = _read(f"{directory}/sriov_numvfs")
+        if numvfs is not None and numvfs.isdigit() and int(numvfs) > 0:
+            return errno.EBUSY
+        return None
+
+    def _matches(self, driver: str, address: str) -> bool:
+        if not os.path.isdir(self._driver_dir(driver)):
+            return False
+        override = self.override_of(address)
+        if override not in (None, "(null)", ""):
+            # pci_match_device(): a set override matches its driver alone.
+            return override == driver
+        ids = self._ids(address)
+        return ids is not None and ids in self._table().get(driver, ())
+
+    def _probe(self, address: str) -> None:
+        """device_attach(): the first loaded driver that matches and whose probe accepts."""
+        override = self.override_of(address)
+        candidates = (
+            [override]
+            if override is not None and override not in ("(null)", "")
+            else sorted(d for d in self._table() if os.path.isdir(self._driver_dir(d)))
+        )
+        for driver in candidates:
+            if self._matches(driver, address) and self._probe_refusal(driver, address) is None:
+                self._attach(address, driver)
+                return
+
+    def _attach(self, address: str, driver: str) -> None:
+        directory = self._device_dir(address)
+        if directory is None:
+            return
+        home = self._driver_dir(driver)
+        self._link(home, f"{directory}/driver")
+        self._link(directory, f"{home}/{address}")
+        self._uevent_driver(directory, driver)
+        if _is_vfio(driver):
+            # Linux 6.1 added the vfio-dev/vfioN directory of the device cdev.
+            self._vfio_minor += 1
+            os.makedirs(f"{directory}/vfio-dev/vfio{self._vfio_minor}", exist_ok=True)
+
+    def _detach(self, address: str) -> None:
+        directory = self._device_dir(address)
+        driver = self.driver_of(address)
+        if directory is None or driver is None:
+            return
+        os.unlink(f"{directory}/driver")
+        entry = f"{self._driver_dir(driver)}/{address}"
+        if os.path.lexists(entry):
+            os.unlink(entry)
+        shutil.rmtree(f"{directory}/vfio-dev", ignore_errors=True)
+        self._uevent_driver(directory, None)
+
+    # -- the tree --------------------------------------------------------------
+
+    def _addresses(self) -> list[str]:
+        try:
+            return sorted(os.listdir(f"{self._sysfs}/bus/pci/devices"))
+        except OSError:
+            return []
+
+    def _device_dir(self, address: str) -> str | None:
+        link = f"{self._sysfs}/bus/pci/devices/{address}"
+        if not os.path.isdir(link):
+            return None
+        return os.path.realpath(link)
+
+    def _driver_dir(self, driver: str) -> str:
+        return f"{self._sysfs}/bus/pci/drivers/{driver}"
+
+    def _ids(self, address: str) -> tuple[int, int] | None:
+        directory = f"{self._sysfs}/bus/pci/devices/{address}"
+        vendor, device = _hex(_read(f"{directory}/vendor")), _hex(_read(f"{directory}/device"))
+        return None if vendor is None or device is None else (vendor, device)
+
+    def _group(self, address: str) -> str | None:
+        for base in (f"{self._sysfs}/bus/pci/devices/{address}", self._stash(address)):
+            try:
+                return os.path.basename(os.readlink(f"{base}/iommu_group"))
+            except OSError:
+                continue
+        return None
+
+    def _stash(self, address: str) -> str:
+        return os.path.join(os.path.dirname(self._sysfs), ".simkernel-unplugged", address)
+
+    @staticmethod
+    def _put(path: str, text: str) -> None:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    @staticmethod
+    def _link(target: str, link: str) -> None:
+        if os.path.lexists(link):
+            os.unlink(link)
+        os.symlink(os.path.relpath(target, os.path.dirname(link)), link)
+
+    def _uevent_driver(self, directory: str, driver: str | None) -> None:
+        path = f"{directory}/uevent"
+        text = _read(path)
+        if text is None:
+            return
+        lines = [line for line in text.splitlines() if not line.startswith("DRIVER=")]
+        if driver is not None:
+            lines.append(f"DRIVER={driver}")
+        self._put(path, "".join(f"{line}\n" for line in lines))
