@@ -89,6 +89,12 @@ VOCABULARIES = [
             "holder",
             "default_route",
             "network_up",
+            "driver_not_loaded",
+            "group_in_use",
+            "device_in_use",
+            "already_prepared",
+            "identity_changed",
+            "no_binding_needed",
         ),
     ),
 ]
