@@ -304,10 +304,21 @@ class _Runner:
         if _hostfacts.device_state(self.kernel.sysfs, sys_name).driver != driver:
             raise _StepFailed("bind", sys_name, None, f"{driver} did not bind it")
 
+    def verify(self, sys_name: str, driver: str | None) -> None:
+        """Read the driver back; drivers_probe says nothing of what it bound."""
+        now = _hostfacts.device_state(self.kernel.sysfs, sys_name).driver
+        if driver is not None and now != driver:
+            self.bind_for_errno(sys_name, driver)
+        elif driver is None and now is not None:
+            raise _StepFailed("unbind", sys_name, None, f"still bound to {now}")
+
     def move(self, member: Member) -> None:
         live = _hostfacts.device_state(self.kernel.sysfs, member.sys_name)
         if not live.present:
             raise _StepFailed("pre-flight", member.sys_name, errno.ENODEV, "the device is gone")
+        mismatch = _identity_mismatch(_journal_member(member), live)
+        if mismatch is not None:
+            raise _StepFailed("pre-flight", member.sys_name, None, mismatch)
         if live.driver != member.from_driver:
             raise _StepFailed(
                 "pre-flight",
@@ -320,23 +331,18 @@ class _Runner:
             return
         for write in prepare_writes(member):
             self.write(write)
-        now = _hostfacts.device_state(self.kernel.sysfs, member.sys_name).driver
-        if member.to_driver is not None and now != member.to_driver:
-            self.bind_for_errno(member.sys_name, member.to_driver)
-        elif member.to_driver is None and now is not None:
-            raise _StepFailed("unbind", member.sys_name, None, f"still bound to {now}")
+        self.verify(member.sys_name, member.to_driver)
         self.results[member.sys_name] = "moved"
         self.mark(member.sys_name, "moved")
 
     def restore(self, member: JournalMember, done: MemberState) -> None:
         """Give *member* back what it had, from how it is now; idempotent."""
-        if self.results.get(member.sys_name) == "stuck" or member.state == "stuck":
-            live = _hostfacts.device_state(self.kernel.sysfs, member.sys_name)
-            if live.driver == member.to_driver or not live.present:
-                self.results[member.sys_name] = "stuck"
-                raise _StepFailed(
-                    "unbind", member.sys_name, errno.ETIMEDOUT, "stuck: its unbind did not return"
-                )
+        if self.results.get(member.sys_name) == "stuck":
+            # Its unbind still blocks in the kernel and holds the device lock: any
+            # other write to the device would block behind it. Touch it no further.
+            raise _StepFailed(
+                "unbind", member.sys_name, errno.ETIMEDOUT, "stuck: its unbind did not return"
+            )
         live = _hostfacts.device_state(self.kernel.sysfs, member.sys_name)
         if not live.present:
             # Removal drops the override and the binding with the device: nothing of
@@ -354,9 +360,12 @@ class _Runner:
             return
         for write in writes:
             self.write(write)
-        now = _hostfacts.device_state(self.kernel.sysfs, member.sys_name).driver
-        if member.from_driver is not None and now != member.from_driver:
-            self.bind_for_errno(member.sys_name, member.from_driver)
+            if write.step == "probe":
+                # Verified before the original override comes back (BINDING 3): a
+                # device that did not bind keeps the override naming its driver.
+                self.verify(member.sys_name, member.from_driver)
+        if member.from_driver is None:
+            self.verify(member.sys_name, None)
         self.results[member.sys_name] = done
         self.mark(member.sys_name, "restored")
 

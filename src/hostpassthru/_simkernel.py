@@ -111,6 +111,7 @@ class SimulatedKernel:
         self._pending_unbind: dict[str, str] = {}
         self._after: list[Callable[[SimulatedKernel, int, str, bytes], None]] = []
         self._vfio_minor = 0
+        self._crash_first = False
 
     # -- the Kernel protocol -------------------------------------------------
 
@@ -135,12 +136,8 @@ class SimulatedKernel:
                     if driver is not None and ids is not None:
                         found.setdefault(driver, set()).add(ids)
                 self._drivers = {k: tuple(sorted(v)) for k, v in found.items()}
-                # Every PCI device has driver_override since Linux 3.16; fake trees
-                # often lack the file.
                 for address in self._addresses():
-                    path = f"{self._sysfs}/bus/pci/devices/{address}/driver_override"
-                    if os.path.isdir(os.path.dirname(path)) and not os.path.exists(path):
-                        self._put(path, "(null)\n")
+                    self._complete(address)
             return self._drivers
 
     def __repr__(self) -> str:
@@ -149,6 +146,8 @@ class SimulatedKernel:
     def write(self, path: str, data: bytes, *, deadline: float | None = None) -> None:
         """Apply one write as the kernel would; raises OSError with the kernel's errno."""
         self._table()
+        if self._crash_first:
+            os.kill(os.getpid(), signal.SIGKILL)
         self.writes.append((path, data))
         full = os.path.join(self._sysfs, path)
         directory, name = os.path.split(full)
@@ -244,7 +243,13 @@ class SimulatedKernel:
         self._after.append(callback)
 
     def crash_after(self, count: int) -> None:
-        """Kill this process with SIGKILL right after the *count*-th successful write."""
+        """Kill this process with SIGKILL right after the *count*-th successful write.
+
+        0 kills it when the first write is asked for, before it is applied.
+        """
+        if count == 0:
+            self._crash_first = True
+            return
 
         def crash(_: SimulatedKernel, n: int, path: str, data: bytes) -> None:
             del path, data
@@ -252,6 +257,17 @@ class SimulatedKernel:
                 os.kill(os.getpid(), signal.SIGKILL)
 
         self.after_write(crash)
+
+    def race_bind(self, address: str, driver: str) -> None:
+        """Another agent binds *address* to *driver* now, override or not.
+
+        What a racing probe does on a kernel without driver_override, or after
+        another manager cleared it: the device is taken between two steps.
+        """
+        with self._lock:
+            if self.driver_of(address) is not None:
+                self._detach(address)
+            self._attach(address, driver)
 
     def vanish(self, address: str) -> None:
         """Hot-unplug *address*: its directory and every link to it go away."""
@@ -402,8 +418,10 @@ class SimulatedKernel:
             return None
         directory = self._device_dir(address)
         cls = _hex(_read(f"{directory}/class"))
-        # vfio_pci_probe(): only normal (type 0) headers; bridges have type 1 or 2.
-        if cls is not None and cls >> 16 == 0x06:
+        # vfio_pci_probe(): only normal (type 0) headers. PCI-to-PCI bridges (0x0604,
+        # 0x0609) have type 1 and CardBus bridges (0x0607) type 2; host and ISA
+        # bridges have a normal header and bind.
+        if cls is not None and cls >> 8 in (0x0604, 0x0607, 0x0609):
             return errno.EINVAL
         # vfio_pci_core_register_device() -> vfio_group_find_or_alloc(): no group, no VFIO.
         if self._group(address) is None:
@@ -506,12 +524,36 @@ class SimulatedKernel:
             os.unlink(link)
         os.symlink(os.path.relpath(target, os.path.dirname(link)), link)
 
+    def _complete(self, address: str) -> None:
+        """Add what the kernel always has and recordings often lack, before the first write.
+
+        Every PCI device has driver_override (Linux 3.16); a driver's directory
+        links to each device it has; a bound device's uevent says DRIVER=.
+        """
+        directory = self._device_dir(address)
+        if directory is None:
+            return
+        if not os.path.exists(f"{directory}/driver_override"):
+            self._put(f"{directory}/driver_override", "(null)\n")
+        driver = self.driver_of(address)
+        if driver is not None:
+            entry = f"{self._driver_dir(driver)}/{address}"
+            if not os.path.lexists(entry) and os.path.isdir(self._driver_dir(driver)):
+                self._link(directory, entry)
+        self._uevent_driver(directory, driver)
+
     def _uevent_driver(self, directory: str, driver: str | None) -> None:
         path = f"{directory}/uevent"
         text = _read(path)
         if text is None:
             return
-        lines = [line for line in text.splitlines() if not line.startswith("DRIVER=")]
-        if driver is not None:
-            lines.append(f"DRIVER={driver}")
+        lines = text.splitlines()
+        at = next((i for i, line in enumerate(lines) if line.startswith("DRIVER=")), None)
+        if driver is None and at is not None:
+            del lines[at]
+        elif driver is not None and at is not None:
+            lines[at] = f"DRIVER={driver}"
+        elif driver is not None:
+            # dev_uevent() writes DRIVER= before what the bus adds (PCI_CLASS=, ...).
+            lines.insert(0, f"DRIVER={driver}")
         self._put(path, "".join(f"{line}\n" for line in lines))
