@@ -48,7 +48,7 @@ def test_field_types_exported(name: str) -> None:
 
 VOCABULARIES = [
     ("Kind", "KINDS", ("pci", "usb_device", "scsi")),
-    ("Source", "SOURCES", ("sysfs", "udev")),
+    ("Source", "SOURCES", ("sysfs", "udev", "recording")),
     ("Reason", "REASONS", ("bridge", "pcie_port", "usb_hub", "has_passthrough_children")),
     ("Severity", "SEVERITIES", ("info", "warning", "action", "blocker")),
     ("Verdict", "VERDICTS", ("ready", "needs_preparation", "blocked")),

@@ -17,7 +17,7 @@ from ._explain import Affected, class_name
 from ._record import record
 from ._recording import materialize, read_recording
 from ._records import KINDS
-from ._scan import check, explain_affected, group_verdicts, iommu_status, scan
+from ._scan import check, explain_affected, group_verdicts, iommu_status, replay, scan
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -439,6 +439,14 @@ def _cmd_record(args: argparse.Namespace, host: Host) -> int:
             return 1
     for line in recorded.replaced:
         print(f"hostpassthru: anonymized {line}", file=sys.stderr)
+    if recorded.holds:
+        print("hostpassthru: the recording holds:", file=sys.stderr)
+        for line in recorded.holds:
+            print(f"hostpassthru:   {line}", file=sys.stderr)
+        print(
+            "hostpassthru: to attach it to a public report, record with --anonymize",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -535,7 +543,10 @@ def _cmd_check(args: argparse.Namespace, host: Host) -> int:
 
 @contextlib.contextmanager
 def _sysfs_root(args: argparse.Namespace) -> Iterator[tuple[str | None, str | None]]:
-    """The tree to read: --sysfs, a --replay recording written out for the while, or this host."""
+    """The tree to read: --sysfs, a --replay recording written out for the while, or this host.
+
+    Only ``record --replay`` writes a recording out: the recorder reads a tree.
+    """
     if args.replay is None:
         yield args.sysfs, args.proc
         return
@@ -555,6 +566,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "replays", None):
             # export kubevirt --replay FILE ...: the command reads its hosts itself.
             return int(args.run(args, None))
+        if args.replay is not None and args.run is not _cmd_record:
+            # Replayed from memory; only record writes the tree out, to read it back.
+            return int(args.run(args, replay(read_recording(args.replay), proc=args.proc)))
         with _sysfs_root(args) as (root, proc):
             host = scan(root, proc=proc)
             # The /proc that scan() read: given, the replay's, or this host's for a live scan.

@@ -11,8 +11,8 @@ import tempfile
 from typing import TYPE_CHECKING, Any
 
 from . import _export, _yaml
-from ._recording import materialize, read_recording
-from ._scan import scan
+from ._recording import read_recording
+from ._scan import replay
 
 if TYPE_CHECKING:
     from ._model import Host
@@ -223,13 +223,7 @@ def _stem(path: str) -> str:
 
 def replayed_hosts(paths: list[str]) -> list[tuple[str, Host]]:
     """Each recording scanned, named by its file name."""
-    hosts = []
-    for path in paths:
-        with tempfile.TemporaryDirectory(prefix="hostpassthru-replay-") as top:
-            root = materialize(read_recording(path), top)
-            proc = os.path.join(top, "proc")
-            hosts.append((_stem(path), scan(root, proc=proc if os.path.isdir(proc) else None)))
-    return hosts
+    return [(_stem(path), replay(read_recording(path))) for path in paths]
 
 
 def _cmd_kubevirt(args: argparse.Namespace, host: Host | None) -> int:

@@ -1,4 +1,11 @@
-"""The recorder: write what the library reads of a sysfs tree in umockdev's record format."""
+"""The recorder: what the readers read of a sysfs tree (and /proc), as a recording.
+
+It writes what the readers found, not everything the tree holds: each block
+gets the subsystem under which a reader found it (so that a replay finds the
+same nodes, and no directory the readers skipped becomes one), and only the
+attributes, links and /proc files the library reads. ``--anonymize`` keeps of
+/proc only what the checks read, and replaces serial numbers.
+"""
 
 from __future__ import annotations
 
@@ -12,26 +19,33 @@ from . import _sysfs
 from ._recording import RecordedDevice, Recording, dump
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-    from ._model import Device, Host
+    from ._model import Host
 
 __all__ = ["Recorded", "record"]
 
 # Links the readers follow (driver, iommu_group, physfn), the class device's
 # "device" link, and the SR-IOV links that show the VFs of a PF.
-_LINKS = ("driver", "iommu_group", "physfn", "device")
+_LINKS = ("driver", "physfn", "device")
 _VIRTFN = re.compile(r"virtfn\d+\Z")
 _PCI_ADDRESS = re.compile(r"[0-9a-f]{4,}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]\Z")
 _PRINTABLE = re.compile(r"[\x20-\x7e\t\n]*\Z")
+#: The subsystem of each kind of node: the bus the path reader lists it under.
+_NODE_SUBSYSTEM = {"pci": "pci", "usb_device": "usb", "scsi": "scsi"}
+#: Subsystems whose entries some reader lists: a directory that must exist but
+#: is no node or class device of the host must not be written under one of these.
+_READ_SUBSYSTEMS = frozenset({"pci", "usb", "scsi_device", *_sysfs.CLASSES})
+#: The subsystem written for such a directory where its own would make it one.
+_INERT = "hostpassthru_directory"
 
 
 @attrs.frozen(kw_only=True)
 class Recorded:
-    """A recording's text, and what --anonymize replaced (one line each)."""
+    """A recording's text; what --anonymize replaced, or what the file holds (one line each)."""
 
     text: str
     replaced: tuple[str, ...] = ()
+    #: Without --anonymize: what the recording holds that a public report may not want.
+    holds: tuple[str, ...] = ()
 
 
 def _read(path: str) -> bytes | None:
@@ -47,6 +61,24 @@ def _readlink(path: str) -> str | None:
         return os.readlink(path)
     except OSError:
         return None
+
+
+def _names(directory: str) -> list[str]:
+    try:
+        return sorted(os.listdir(directory))
+    except OSError:
+        return []
+
+
+@attrs.frozen
+class _Want:
+    """One block to write: the subsystem a reader found it under, what to read, whose it is."""
+
+    subsystem: str
+    attributes: tuple[str, ...] = ()
+    owner: str = ""
+    devtype: str | None = None
+    group: int | None = None
 
 
 @attrs.define
@@ -71,7 +103,7 @@ class _Recorder:
             text = placeholder + "\n"
         return text
 
-    def block(self, path: str, attributes: tuple[str, ...], owner: str) -> RecordedDevice:
+    def block(self, path: str, want: _Want) -> RecordedDevice:
         base = f"{self.root}/{path}"
         properties: list[tuple[str, str]] = []
         uevent = _read(f"{base}/uevent")
@@ -80,24 +112,32 @@ class _Recorder:
                 key, eq, value = line.partition("=")
                 if eq and key != "SUBSYSTEM":
                     properties.append((key, value))
-        subsystem = _readlink(f"{base}/subsystem")
-        if subsystem is not None:
-            properties.append(("SUBSYSTEM", subsystem.rstrip("/").rpartition("/")[2]))
+        if want.devtype is not None and ("DEVTYPE", want.devtype) not in properties:
+            # No uevent: the path reader went by the kernel name; say what it found.
+            properties.append(("DEVTYPE", want.devtype))
+        # umockdev needs SUBSYSTEM in every block, and makes the bus or class entry from it.
+        properties.append(("SUBSYSTEM", want.subsystem))
         texts: list[tuple[str, str]] = []
         binaries: list[tuple[str, bytes]] = []
-        for name in attributes:
+        for name in want.attributes:
             data = _read(f"{base}/{name}")
             if data is None:
+                # Write-only files (PCI "reset") cannot be read, and exist: keep them, empty.
+                if name == "reset" and os.path.lexists(f"{base}/{name}"):
+                    texts.append((name, ""))
                 continue
-            content = self.attribute(data, name, owner)
+            content = self.attribute(data, name, want.owner)
             if isinstance(content, str):
                 texts.append((name, content))
             else:
                 binaries.append((name, content))
         links = list(_LINKS)
-        links += sorted(n for n in _names(base) if _VIRTFN.match(n))
-        links += [f"holders/{n}" for n in sorted(_names(f"{base}/holders"))]
+        links += [n for n in _names(base) if _VIRTFN.match(n)]
+        links += [f"holders/{n}" for n in _names(f"{base}/holders")]
         found = [(name, _readlink(f"{base}/{name}")) for name in links]
+        if want.group is not None:
+            # The group the readers found, from the group directory or the link (SPEC 2).
+            found.append(("iommu_group", f"{_up(path)}/kernel/iommu_groups/{want.group}"))
         return RecordedDevice(
             path=f"/{path}",
             properties=tuple(properties),
@@ -107,38 +147,167 @@ class _Recorder:
         )
 
 
-def _ancestors(path: str) -> Iterator[str]:
-    parts = path.split("/")
-    for i in range(2, len(parts)):
-        yield "/".join(parts[:i])
+def _up(path: str) -> str:
+    """The ``../`` that climbs from device directory *path* to the sysfs root."""
+    return "/".join([".."] * (path.count("/") + 1))
 
 
-def _extras(root: str, dev: Device) -> Iterator[tuple[str, tuple[str, ...]]]:
-    """The directories beside a node that the readers look at: interfaces, class devices."""
-    base = f"{root}/{dev.path}"
-    if dev.kind == "usb_device":
-        for name in sorted(_names(base)):
-            if ":" in name and os.path.isfile(f"{base}/{name}/bInterfaceClass"):
-                yield f"{dev.path}/{name}", ("bInterfaceClass",)
-    elif dev.kind == "scsi":
-        for sub in ("scsi_device", "block", "scsi_generic"):
-            for name in sorted(_names(f"{base}/{sub}")):
-                yield f"{dev.path}/{sub}/{name}", ()
+def _inert(root: str, path: str) -> str:
+    """A subsystem for a directory that must exist but is no node or class device."""
+    own = _readlink(f"{root}/{path}/subsystem")
+    name = None if own is None else own.rstrip("/").rpartition("/")[2]
+    return name if name and name not in _READ_SUBSYSTEMS else _INERT
 
 
-def _names(directory: str) -> list[str]:
-    try:
-        return os.listdir(directory)
-    except OSError:
-        return []
+def _usb_interfaces(root: str, devices: set[str]) -> dict[str, str]:
+    """Path -> name of each USB interface the path reader folds into one of *devices*."""
+    found: dict[str, str] = {}
+    bus = f"{root}/bus/usb/devices"
+    for name in _names(bus):
+        path = _sysfs.relative_path(root, f"{bus}/{name}")
+        if path is None or os.path.dirname(path) not in devices:
+            continue
+        uevent = _read(f"{root}/{path}/uevent")
+        text = None if uevent is None else uevent.decode("utf-8", "replace")
+        devtype = _sysfs.usb_devtype_or_guess(
+            name, None if text is None else _sysfs.usb_devtype(text), has_uevent=text is not None
+        )
+        if devtype == "usb_interface":
+            found[path] = name
+    return found
+
+
+def _scsi_class_entries(root: str, nodes: set[str]) -> list[str]:
+    """The ``class/scsi_device`` directories through which the readers found *nodes*."""
+    found = []
+    top = f"{root}/class/scsi_device"
+    for entry in _names(top):
+        class_path = _sysfs.relative_path(root, f"{top}/{entry}")
+        if class_path is not None and _sysfs.scsi_device_path(root, class_path) in nodes:
+            found.append(class_path)
+    return found
+
+
+def _group_members(root: str, number: int) -> list[str]:
+    """The device directories listed in ``kernel/iommu_groups/NUMBER/devices``."""
+    top = f"{root}/kernel/iommu_groups/{number}/devices"
+    paths = [_sysfs.relative_path(root, f"{top}/{name}") for name in _names(top)]
+    return [p for p in paths if p and os.path.basename(p) in _names(top)]
+
+
+def _scsi_wanted(root: str, scsi: dict[str, str], wanted: dict[str, _Want]) -> None:
+    """The class directories that lead to SCSI nodes, and the names the readers list."""
+    for class_path in _scsi_class_entries(root, set(scsi)):
+        wanted[class_path] = _Want("scsi_device")
+    for path, owner in scsi.items():
+        # The names under block/ and scsi_generic/ are read; their directories must exist.
+        for sub in ("block", "scsi_generic"):
+            for name in _names(f"{root}/{path}/{sub}"):
+                child = f"{path}/{sub}/{name}"
+                if child not in wanted:
+                    wanted[child] = _Want(_inert(root, child), owner=owner)
+
+
+def _wanted(host: Host, root: str) -> dict[str, _Want]:
+    """Every directory to write, with how the readers found it."""
+    own_group = {
+        member: number for number, members in host.iommu_groups.items() for member in members
+    }
+    wanted: dict[str, _Want] = {}
+    for cdev in host.class_devices:
+        wanted[cdev.path] = _Want(cdev.subsystem, _sysfs.CLASSES[cdev.subsystem], cdev.node or "")
+    usb = {d.path for d in host.devices if d.kind == "usb_device"}
+    for path, name in _usb_interfaces(root, usb).items():
+        devtype = "usb_interface" if not os.path.exists(f"{root}/{path}/uevent") else None
+        wanted[path] = _Want("usb", ("bInterfaceClass",), name, devtype=devtype)
+    _scsi_wanted(root, {d.path: d.name for d in host.devices if d.kind == "scsi"}, wanted)
+    for number, members in host.iommu_groups.items():
+        if not members:
+            # A group with no PCI node (platform devices): one member keeps it a group.
+            for path in _group_members(root, number)[:1]:
+                wanted.setdefault(path, _Want(_inert(root, path), group=number))
+    for dev in host.devices:
+        attributes = _sysfs.ATTRIBUTES[dev.kind]
+        no_uevent = not os.path.exists(f"{root}/{dev.path}/uevent")
+        wanted[dev.path] = _Want(
+            _NODE_SUBSYSTEM[dev.kind],
+            (*attributes, "reset") if dev.kind == "pci" else attributes,
+            dev.name,
+            devtype="usb_device" if dev.kind == "usb_device" and no_uevent else None,
+            group=own_group.get(dev.name),
+        )
+    return wanted
 
 
 _PROC_FILES = ("cmdline", "self/mountinfo", "swaps", "net/route", "interrupts")
 
 
-def _proc_files(proc: str) -> list[tuple[str, str]]:
-    """The /proc files the readiness checks read: (path from the top, text)."""
+def _cmdline(text: str) -> str:
+    """The IOMMU and VFIO options alone (intel_iommu=, iommu.strict=, vfio-pci.ids=, ...)."""
+    kept = [
+        word
+        for word in text.split()
+        if "iommu" in (key := word.partition("=")[0].lower())
+        or key.startswith(("vfio", "pcie_acs_override"))
+    ]
+    return " ".join(kept) + "\n"
+
+
+def _mountinfo(text: str) -> str:
+    """Which block devices are mounted, and whether at /: other mount points replaced."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 5 or ":" not in fields[2]:
+            continue
+        mount_id, parent, devnum, _, point = fields[:5]
+        if devnum.startswith("0:") and point != "/":
+            continue  # no block device: proc, tmpfs, network file systems
+        point = "/" if point == "/" else f"/anonymized-mount-{len(lines) + 1}"
+        lines.append(f"{mount_id} {parent} {devnum} / {point} rw - anonymized none rw\n")
+    return "".join(lines)
+
+
+def _swaps(text: str) -> str:
+    """The header and the block devices in use as swap; swap files dropped."""
+    lines = text.splitlines()
+    return "".join(f"{x}\n" for x in lines[:1] + [x for x in lines[1:] if x.startswith("/dev/")])
+
+
+def _route(text: str) -> str:
+    """The header and the default routes' interfaces, with no addresses."""
+    lines = text.splitlines()
+    kept = lines[:1]
+    for line in lines[1:]:
+        fields = line.split()
+        if len(fields) >= 8 and fields[1] == "00000000" and fields[7] == "00000000":
+            kept.append("\t".join([fields[0], "00000000", "00000000", *fields[3:]]))
+    return "".join(f"{x}\n" for x in kept)
+
+
+_ANONYMIZE = {
+    "cmdline": (_cmdline, "the kernel command line, but for its IOMMU and VFIO options"),
+    "self/mountinfo": (
+        _mountinfo,
+        "mount points other than /, file system types, sources and options",
+    ),
+    "swaps": (_swaps, "swap files (swap on block devices kept)"),
+    "net/route": (_route, "every route but the default, and all addresses"),
+}
+
+_HOLDS = {
+    "cmdline": "the whole kernel command line",
+    "self/mountinfo": "every mount point, with file system types, sources and options",
+    "swaps": "every swap device and file",
+    "net/route": "the routing table, with its addresses",
+    "interrupts": "whether interrupts are remapped",
+}
+
+
+def _proc_files(proc: str, anonymize: bool) -> tuple[list[tuple[str, str]], list[str]]:
+    """The /proc files the readiness checks read: (path from the top, text), and notes."""
     files = []
+    notes = []
     for name in _PROC_FILES:
         data = _read(f"{proc}/{name}")
         if data is None:
@@ -148,37 +317,37 @@ def _proc_files(proc: str) -> list[tuple[str, str]]:
             # Only whether remapped (IR-) chips appear is read: keep the header and those.
             kept = text.splitlines()[:1] + [x for x in text.splitlines()[1:] if "IR-" in x][:1]
             text = "".join(f"{x}\n" for x in kept)
+        elif anonymize:
+            rewrite, what = _ANONYMIZE[name]
+            text = rewrite(text)
+            notes.append(f"/proc/{name}: dropped {what}")
+        if not anonymize:
+            notes.append(f"/proc/{name}: {_HOLDS[name]}")
         files.append((f"/proc/{name}", text))
-    return files
+    return files, notes
 
 
 def record(host: Host, *, anonymize: bool = False, proc: str | None = None) -> Recorded:
-    """Record what the library reads of *host*'s tree: nodes, class devices, ancestors.
+    """Record what the library reads of *host*'s tree: nodes, what they fold in, class devices.
 
-    With *proc*, the /proc files the readiness checks read come along as ``F:`` lines.
+    With *proc*, the /proc files the readiness checks read come along.
     """
     root = host.sysfs or "/sys"
     recorder = _Recorder(root=root, anonymize=anonymize)
-    wanted: dict[str, tuple[tuple[str, ...], str]] = {}
-
-    def want(path: str, attributes: tuple[str, ...], owner: str) -> None:
-        for ancestor in _ancestors(path):
-            if ancestor not in wanted and os.path.isfile(f"{root}/{ancestor}/uevent"):
-                wanted[ancestor] = ((), ancestor)
-        wanted[path] = (attributes, owner)
-
-    for dev in host.devices:
-        want(dev.path, _sysfs.ATTRIBUTES[dev.kind], dev.name)
-        for path, attributes in _extras(root, dev):
-            want(path, attributes, dev.name)
-    for cdev in host.class_devices:
-        want(cdev.path, _sysfs.CLASSES[cdev.subsystem], cdev.node or cdev.name)
+    files, notes = ([], []) if proc is None else _proc_files(proc, anonymize)
     recording = Recording(
         source="<record>",
         devices=tuple(
-            recorder.block(path, attributes, owner)
-            for path, (attributes, owner) in sorted(wanted.items())
+            recorder.block(path, want) for path, want in sorted(_wanted(host, root).items())
         ),
-        files=() if proc is None else tuple(_proc_files(proc)),
+        files=tuple(files),
     )
-    return Recorded(text=dump(recording), replaced=tuple(recorder.replaced))
+    if anonymize:
+        return Recorded(text=dump(recording), replaced=(*recorder.replaced, *notes))
+    serials = sum(1 for d in recording.devices for k, _ in d.attributes if k == "serial")
+    devices = (
+        f"{len(recording.devices)} device directories: the attributes and links the "
+        f"library reads, {serials} serial numbers among them"
+    )
+    holds = [devices, *notes]
+    return Recorded(text=dump(recording), holds=tuple(holds))

@@ -1,4 +1,4 @@
-r"""umockdev's record format: parse it, write it, and lay a recording out as a sysfs tree.
+r"""umockdev's record format: parse it, write it, lay it out as a tree, or replay it from memory.
 
 A recording is what ``umockdev-record`` writes: one block per device, blank
 lines between blocks, each line a letter, a colon and a space::
@@ -10,32 +10,35 @@ lines between blocks, each line a letter, a colon and a space::
     L: driver=../../../bus/pci/drivers/ahci  a symlink in the device directory
 
 ``N:`` and ``S:`` lines (device nodes and their symlinks) are accepted and
-not needed. Lines starting with ``#`` are comments. One line type is ours,
-not umockdev's, for the few files outside the device tree that readiness
-checks read; it may stand anywhere, and goes to ``DEST/proc/...``
-(or ``DEST/sys/...``)::
-
-    F: /proc/cmdline=BOOT_IMAGE=/vmlinuz root=/dev/sda2 intel_iommu=on\n
+not needed; lines starting with ``#`` are comments. The /proc files that
+readiness checks read travel in one block of their own, which umockdev loads
+as an unread device (:data:`PROC_BLOCK`); older recordings carried them as
+``F: /proc/cmdline=...`` lines, which are still read. docs/recording-format.md
+describes it all.
 
 :func:`materialize` writes a recording under ``DEST/sys`` with plain ``os``
-calls, so it works on a real directory and on a pyfakefs filesystem alike.
-It adds what the kernel would: the ``subsystem`` link, the ``bus/*/devices``
-or ``class/*`` entry, the ``uevent`` file, the driver directory, and
-``kernel/iommu_groups/N/devices/*`` from each ``iommu_group`` link. All links
-are relative, as umockdev needs them.
+calls (a real directory or pyfakefs alike), adding what the kernel would:
+the ``subsystem`` link, the ``bus/*/devices`` or ``class/*`` entry, the
+``uevent`` file, the driver directory, and ``kernel/iommu_groups/N/devices/*``
+from each ``iommu_group`` link. :func:`snapshot` gives what the path reader
+would find in that tree, without writing it.
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 from typing import Any
 
 import attrs
 
+from . import _sysfs
 from ._errors import FixtureError
+from ._records import ClassDeviceRecord, DeviceRecord, Kind, ProcRecord, Snapshot
 
 __all__ = [
     "BUSES",
+    "PROC_BLOCK",
     "RecordedDevice",
     "Recording",
     "dump",
@@ -44,6 +47,7 @@ __all__ = [
     "materialize_device",
     "parse_recording",
     "read_recording",
+    "snapshot",
 ]
 
 #: Subsystems that are buses (``bus/X/devices``); every other one is a class (``class/X``).
@@ -151,6 +155,11 @@ def _unescape(text: str) -> str:
 
 _LINE_TYPES = ("P", "E", "A", "H", "L", "N", "S", "F")
 
+#: The block that carries the /proc files a recording holds, one attribute per
+#: file (``A: self/mountinfo=...``): umockdev loads it as a device of its own
+#: subsystem, which nothing reads; hostpassthru reads it as ``/proc``.
+PROC_BLOCK = "/devices/virtual/hostpassthru/proc"
+
 
 @attrs.define
 class _Parser:
@@ -161,7 +170,13 @@ class _Parser:
     lines: dict[str, list[tuple[str, Any]]] = attrs.Factory(dict)
 
     def close(self) -> None:
-        if self.path is not None:
+        if self.path == PROC_BLOCK:
+            self.files += [(f"/proc/{key}", text) for key, text in self.lines["A"]]
+            self.files += [
+                (f"/proc/{key}", data.decode("utf-8", "surrogateescape"))
+                for key, data in self.lines["H"]
+            ]
+        elif self.path is not None:
             self.devices.append(
                 RecordedDevice(
                     path=self.path,
@@ -193,8 +208,8 @@ class _Parser:
         if tag == "F":
             name, eq, text = rest.partition("=")
             parts = name.split("/")
-            if not eq or parts[:2] not in (["", "proc"], ["", "sys"]) or ".." in parts:
-                raise self.error(number, f"F: wants /proc/...=TEXT or /sys/...=TEXT, not {rest!r}")
+            if not eq or parts[:2] != ["", "proc"] or len(parts) < 3 or ".." in parts:
+                raise self.error(number, f"F: wants /proc/...=TEXT, not {rest!r}")
             self.files.append((name, _unescape(text)))
             return
         if self.path is None:
@@ -233,11 +248,24 @@ def escape(text: str) -> str:
 
 
 def dump(recording: Recording) -> str:
-    """The text of *recording*, as :func:`parse_recording` reads it back."""
-    header = "# hostpassthru record: umockdev's record format; replay with --replay FILE\n\n"
-    files = "".join(f"F: {name}={escape(text)}\n" for name, text in recording.files)
-    blocks = "\n\n".join("\n".join(_block_lines(dev)) for dev in recording.devices)
-    return header + (files + "\n" if files else "") + blocks + "\n"
+    """The text of *recording*, as umockdev and :func:`parse_recording` read it.
+
+    No comment lines (umockdev wants a ``P:`` line first), and every block has
+    a SUBSYSTEM. The /proc files go into the block at :data:`PROC_BLOCK`.
+    """
+    devices = list(recording.devices)
+    if recording.files:
+        devices.insert(
+            0,
+            RecordedDevice(
+                path=PROC_BLOCK,
+                properties=(("SUBSYSTEM", "hostpassthru"),),
+                attributes=tuple(
+                    (name.removeprefix("/proc/"), text) for name, text in recording.files
+                ),
+            ),
+        )
+    return "".join("\n".join(_block_lines(dev)) + "\n\n" for dev in devices)
 
 
 def _block_lines(dev: RecordedDevice) -> list[str]:
@@ -319,3 +347,339 @@ def materialize_device(root: str, dev: RecordedDevice) -> None:
         os.makedirs(home, exist_ok=True)
         _symlink(home, os.path.join(directory, "subsystem"))
         _symlink(directory, entry)
+
+
+# Replay from memory: the tree that materialize() would write, held in dicts,
+# and the path reader's walk over it. tests/test_replay.py checks that both
+# give the same snapshot for every fixture and for random recordings.
+
+
+class _MissingError(Exception):
+    """No such file (ENOENT)."""
+
+
+class _NotLinkError(Exception):
+    """Not a symlink (EINVAL)."""
+
+
+class _IsDirectoryError(Exception):
+    """A directory where a file was read (EISDIR)."""
+
+
+#: Where the replayed tree sits, for the arithmetic of links that leave it.
+_TOP = "/replay/sys"
+
+
+def _resolve(directory: str, target: str) -> tuple[str | None, str]:
+    """*target* taken from *directory*: the path below the root, and readlink's last part.
+
+    The path is None outside the root (or for the root itself); the last part
+    is that of the relative link that materialize() writes.
+    """
+    here = f"{_TOP}/{directory}" if directory else _TOP
+    full = posixpath.normpath(posixpath.join(here, target))
+    last = posixpath.relpath(full, here).rpartition("/")[2]
+    inside = full[len(_TOP) + 1 :] if full.startswith(f"{_TOP}/") else None
+    return inside, last
+
+
+@attrs.define
+class _MemoryTree:
+    """The files, directories and links that :func:`materialize` would write, by path."""
+
+    files: dict[str, bytes] = attrs.Factory(dict)
+    dirs: set[str] = attrs.Factory(lambda: {""})
+    #: Link path -> (target relative to the root or None outside it, the link text's last part).
+    links: dict[str, tuple[str | None, str]] = attrs.Factory(dict)
+    listing: dict[str, list[str]] | None = None
+
+    def mkdirs(self, path: str) -> None:
+        while path not in self.dirs:
+            self.dirs.add(path)
+            path = path.rpartition("/")[0]
+
+    def write(self, path: str, data: bytes) -> None:
+        self.mkdirs(path.rpartition("/")[0])
+        self.files[path] = data
+
+    def symlink(self, target: str, link: str) -> None:
+        """A relative link at *link* to *target* (both below the root)."""
+        directory = link.rpartition("/")[0]
+        self.mkdirs(directory)
+        self.links[link] = _resolve(directory, posixpath.relpath(f"/{target}", f"/{directory}"))
+
+    def add(self, dev: RecordedDevice) -> None:
+        """What materialize_device() writes for *dev*."""
+        directory = dev.path.strip("/")
+        name = directory.rpartition("/")[2]
+        self.mkdirs(directory)
+        uevent = "".join(f"{k}={v}\n" for k, v in dev.properties if k != "SUBSYSTEM")
+        self.write(f"{directory}/uevent", uevent.encode())
+        for key, text in dev.attributes:
+            self.write(f"{directory}/{key}", text.encode("utf-8", "surrogateescape"))
+        for key, data in dev.binary_attributes:
+            self.write(f"{directory}/{key}", data)
+        for key, target in dev.links:
+            link = f"{directory}/{key}"
+            resolved, last = _resolve(link.rpartition("/")[0], target)
+            if key in ("driver", "iommu_group") and resolved:
+                self.mkdirs(resolved)
+            if key == "iommu_group" and resolved:
+                self.symlink(directory, f"{resolved}/devices/{name}")
+            if key != "subsystem":
+                self.mkdirs(link.rpartition("/")[0])
+                self.links[link] = (resolved, last)
+        subsystem = dev.subsystem
+        if subsystem:
+            if subsystem in BUSES:
+                home, entry = f"bus/{subsystem}", f"bus/{subsystem}/devices/{name}"
+            else:
+                home, entry = f"class/{subsystem}", f"class/{subsystem}/{name}"
+            self.mkdirs(home)
+            self.symlink(home, f"{directory}/subsystem")
+            self.symlink(directory, entry)
+
+    # The calls the path reader makes, over the dicts.
+
+    def follow(self, path: str) -> str | None:
+        """*path* with a final symlink followed; None where it dangles."""
+        for _ in range(40):  # ELOOP, as the kernel counts
+            if path not in self.links:
+                return path
+            target = self.links[path][0]
+            if target is None:
+                return None
+            path = target
+        return None
+
+    def read_text(self, path: str) -> str:
+        real = self.follow(path)
+        if real is None:
+            raise _MissingError
+        if real in self.files:
+            return self.files[real][:4096].decode("utf-8", "replace").strip()
+        if real in self.dirs:
+            raise _IsDirectoryError
+        raise _MissingError
+
+    def readlink(self, path: str) -> tuple[str | None, str]:
+        if path in self.links:
+            return self.links[path]
+        if path in self.files or path in self.dirs:
+            raise _NotLinkError
+        raise _MissingError
+
+    def exists(self, path: str) -> bool:
+        real = self.follow(path)
+        return real is not None and (real in self.files or real in self.dirs)
+
+    def isdir(self, path: str) -> bool:
+        real = self.follow(path)
+        return real is not None and real in self.dirs
+
+    def listdir(self, path: str) -> list[str]:
+        if self.listing is None:
+            listing: dict[str, list[str]] = {}
+            for entry in (*self.files, *self.dirs, *self.links):
+                if entry:
+                    parent, _, name = entry.rpartition("/")
+                    listing.setdefault(parent, []).append(name)
+            self.listing = {k: sorted(set(v)) for k, v in listing.items()}
+        real = self.follow(path)
+        if real is None or real not in self.dirs:
+            return []
+        return self.listing.get(real, [])
+
+    def relative_path(self, entry: str) -> str | None:
+        """Like _sysfs.relative_path: where a bus or class entry leads."""
+        try:
+            return self.readlink(entry)[0]
+        except _NotLinkError:
+            return entry
+        except _MissingError:
+            return None
+
+
+@attrs.define
+class _Replay:
+    """The path reader's walk (``_sysfs.read``) over a :class:`_MemoryTree`."""
+
+    tree: _MemoryTree
+    problems: list[str] = attrs.Factory(list)
+
+    def attribute(self, sys_name: str, path: str, name: str) -> str | None:
+        try:
+            return self.tree.read_text(f"{path}/{name}")
+        except _MissingError:
+            return None
+        except _IsDirectoryError:
+            self.problems.append(f"{sys_name}: {name}: unreadable (Is a directory)")
+            return None
+
+    def record(
+        self,
+        kind: Kind,
+        sys_name: str,
+        path: str,
+        *,
+        links: bool,
+        interface_classes: tuple[str, ...] = (),
+    ) -> DeviceRecord | None:
+        tree = self.tree
+        attributes: dict[str, str] = {}
+        missing = False
+        for name in _sysfs.ATTRIBUTES[kind]:
+            try:
+                attributes[name] = tree.read_text(f"{path}/{name}")
+            except _MissingError:
+                missing = True
+            except _IsDirectoryError:
+                self.problems.append(f"{sys_name}: {name}: unreadable (Is a directory)")
+        found: dict[str, str] = {}
+        names = ("driver", *(("iommu_group",) if links else ()), "physfn")
+        for name in names if kind == "pci" else ("driver",):
+            try:
+                found[name] = tree.readlink(f"{path}/{name}")[1]
+            except _MissingError:
+                missing = True
+            except _NotLinkError:
+                self.problems.append(f"{sys_name}: {name}: not a symlink")
+        if missing and not tree.isdir(path):
+            return None
+        return DeviceRecord(
+            kind=kind,
+            sys_name=sys_name,
+            path=path,
+            driver=found.get("driver"),
+            attributes=attributes,
+            has_reset=None
+            if kind != "pci"
+            else "reset_method" in attributes or tree.exists(f"{path}/reset"),
+            iommu_group_link=found.get("iommu_group"),
+            physfn=found.get("physfn"),
+            interface_classes=interface_classes,
+            block=tuple(tree.listdir(f"{path}/block")) if kind == "scsi" else (),
+            generic=tuple(tree.listdir(f"{path}/scsi_generic")) if kind == "scsi" else (),
+        )
+
+    def groups(self) -> dict[int, tuple[str, ...]]:
+        groups: dict[int, tuple[str, ...]] = {}
+        for entry in self.tree.listdir("kernel/iommu_groups"):
+            if not (entry.isascii() and entry.isdigit()):
+                self.problems.append(f"kernel/iommu_groups/{entry}: not a group number")
+                continue
+            groups[int(entry)] = tuple(self.tree.listdir(f"kernel/iommu_groups/{entry}/devices"))
+        return groups
+
+    def entries(self, top: str) -> list[tuple[str, str]]:
+        """(name, device path) of each entry of a bus or class directory that leads somewhere."""
+        found = []
+        for name in self.tree.listdir(top):
+            path = self.tree.relative_path(f"{top}/{name}")
+            if path is not None:
+                found.append((name, path))
+        return found
+
+    def nodes(self, links: bool) -> list[DeviceRecord]:
+        records = [
+            self.record("pci", name, path, links=links)
+            for name, path in self.entries("bus/pci/devices")
+        ]
+        devices = []
+        classes: dict[str, list[tuple[str, str]]] = {}
+        for name, path in self.entries("bus/usb/devices"):
+            uevent = self.attribute(name, path, "uevent")
+            devtype = _sysfs.usb_devtype_or_guess(
+                name,
+                None if uevent is None else _sysfs.usb_devtype(uevent),
+                has_uevent=uevent is not None,
+            )
+            if devtype == "usb_device":
+                devices.append((name, path))
+            elif devtype == "usb_interface":
+                cls = self.attribute(name, path, "bInterfaceClass")
+                if cls is not None:
+                    classes.setdefault(path.rpartition("/")[0], []).append((path, cls))
+        records += [
+            self.record(
+                "usb_device",
+                name,
+                path,
+                links=False,
+                interface_classes=tuple(cls for _, cls in sorted(classes.get(path, ()))),
+            )
+            for name, path in devices
+        ]
+        for _, class_path in self.entries("class/scsi_device"):
+            # .../0:0:0:0/scsi_device/0:0:0:0: without a "device" link, two levels up.
+            path = (
+                self.tree.relative_path(f"{class_path}/device")
+                or class_path.rpartition("/")[0].rpartition("/")[0]
+            )
+            records.append(self.record("scsi", path.rpartition("/")[2], path, links=False))
+        return [r for r in records if r is not None]
+
+    def class_devices(self) -> list[ClassDeviceRecord]:
+        records = []
+        for subsystem, attributes in _sysfs.CLASSES.items():
+            for name, path in self.entries(f"class/{subsystem}"):
+                values = {}
+                for attribute in attributes:
+                    value = self.attribute(name, path, attribute)
+                    if value is not None:
+                        values[attribute] = value
+                holders = (
+                    tuple(self.tree.listdir(f"{path}/holders")) if subsystem == "block" else ()
+                )
+                records.append(
+                    ClassDeviceRecord(
+                        subsystem=subsystem,
+                        name=name,
+                        path=path,
+                        attributes=values,
+                        holders=holders,
+                    )
+                )
+        return records
+
+
+def _proc(recording: Recording) -> ProcRecord | None:
+    """The /proc files of a recording, as the path reader reads them from a replayed tree."""
+    if not recording.files:
+        return None
+    texts = {
+        name: text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        for name, text in recording.files
+    }
+    return ProcRecord(
+        cmdline=texts.get("/proc/cmdline"),
+        mountinfo=texts.get("/proc/self/mountinfo"),
+        swaps=texts.get("/proc/swaps"),
+        route=texts.get("/proc/net/route"),
+        interrupts=texts.get("/proc/interrupts"),
+    )
+
+
+def snapshot(recording: Recording) -> Snapshot:
+    """What the path reader finds in the tree :func:`materialize` writes, without writing it.
+
+    The snapshot's ``proc`` holds the recording's /proc files, or None where
+    it has none.
+    """
+    tree = _MemoryTree()
+    for top in ("bus", "class", "devices", "kernel/iommu_groups"):
+        tree.mkdirs(top)
+    for dev in recording.devices:
+        tree.add(dev)
+    replay = _Replay(tree)
+    groups = replay.groups()
+    records = replay.nodes(links=not groups)
+    return Snapshot(
+        root=recording.source,
+        source="recording",
+        records=tuple(records),
+        groups=groups,
+        problems=tuple(replay.problems),
+        class_devices=tuple(replay.class_devices()),
+        proc=_proc(recording),
+    )

@@ -22,8 +22,9 @@ __all__ = [
 Kind = Literal["pci", "usb_device", "scsi"]
 KINDS: tuple[Kind, ...] = ("pci", "usb_device", "scsi")
 #: Which reader made a snapshot: "udev" (libudev, the live host) or "sysfs" (plain file calls).
-Source = Literal["sysfs", "udev"]
-SOURCES: tuple[Source, ...] = ("sysfs", "udev")
+#: The reader: the path reader, the live reader, or a recording replayed from memory.
+Source = Literal["sysfs", "udev", "recording"]
+SOURCES: tuple[Source, ...] = ("sysfs", "udev", "recording")
 
 
 @attrs.frozen(kw_only=True)

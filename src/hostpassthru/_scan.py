@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from . import _explain, _readiness, _seam, _sysfs, _udev
+from . import _explain, _readiness, _recording, _seam, _sysfs, _udev
 from ._ids import IdsDatabase
 from ._tree import build
 
@@ -28,6 +28,7 @@ __all__ = [
     "group_verdicts",
     "iommu_status",
     "passthrough_devices",
+    "replay",
     "scan",
 ]
 
@@ -97,6 +98,20 @@ def scan(
 def _this(host: Host | None) -> Host:
     """*host*, or this host scanned now."""
     return scan() if host is None else host
+
+
+def replay(recording: _recording.Recording, *, proc: str | os.PathLike[str] | None = None) -> Host:
+    """The host a recording describes, read from memory: no tree is written.
+
+    Equal to ``scan(sysfs=materialize(recording, top))``. The /proc facts are
+    the recording's, or with *proc*, read from that directory.
+    """
+    snapshot = _recording.snapshot(recording)
+    if proc is not None:
+        problems: list[str] = []
+        facts = _sysfs.read_proc(os.fspath(proc), problems)
+        snapshot = attrs.evolve(snapshot, proc=facts, problems=(*snapshot.problems, *problems))
+    return build(snapshot, _names(_seam.current().ids))
 
 
 def passthrough_devices(
