@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from guestsys import E1000E, SKIP_REASON, in_guest, pci_with_ids
+from guest.guestsys import E1000E, SKIP_REASON, in_guest, pci_with_ids
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import hostpassthru as hp
-from guestsys import (
+from guest.guestsys import (
     ICH9_SATA,
     group_of,
     kernel_groups,
