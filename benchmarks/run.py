@@ -13,6 +13,11 @@ one scan, and measures on that same tree, in one run:
    patch's algorithm (leaf stripping, then a rescan of every device per query);
 6. the memory a scanned host keeps, per node (tracemalloc).
 
+Then, once, the start-up a user feels, each as the best of ``--startup-repeat``
+fresh processes against ``python3 -c pass`` on the same machine:
+``import hostpassthru``, and ``hostpassthru list --json`` on a small host
+(the shipped desktop-gpu fixture, read with ``--sysfs``) and on this machine.
+
 Times are the best of several runs (``--repeat``), per node in microseconds.
 """
 
@@ -184,6 +189,50 @@ def lspci(root: str, repeat: int) -> float | None:
     return best(lambda: subprocess.run(argv, capture_output=True, check=True), repeat)
 
 
+# What the console script runs (pip writes the same two lines into bin/hostpassthru).
+_CLI = "import sys; from hostpassthru._cli import main; sys.exit(main())"
+
+
+def _process(argv: list[str], repeat: int) -> float:
+    """The best wall time of *repeat* fresh processes, in seconds."""
+    return best(lambda: subprocess.run(argv, capture_output=True, check=False), repeat)
+
+
+def startup(repeat: int) -> dict[str, float]:
+    """Interpreter start, the import, and ``list --json`` on a small host and on this one."""
+    from hostpassthru.testing import load_recording, materialize  # noqa: PLC0415
+
+    python = sys.executable
+    with tempfile.TemporaryDirectory(prefix="hostpassthru-startup-") as top:
+        small = materialize(load_recording("desktop-gpu"), top)
+        return {
+            "pass": _process([python, "-c", "pass"], repeat),
+            "import": _process([python, "-c", "import hostpassthru"], repeat),
+            "list_small": _process(
+                [python, "-c", _CLI, "--sysfs", small, "list", "--json"], repeat
+            ),
+            "list_live": _process([python, "-c", _CLI, "list", "--json"], repeat),
+        }
+
+
+def startup_table(times: dict[str, float]) -> str:
+    """The start-up figures as a Markdown table, against the targets."""
+    base = times["pass"]
+    return "\n".join(
+        [
+            (
+                "| `python3 -c pass` ms | `import hostpassthru` ms above it (< 20) "
+                "| `list --json`, small host, / pass (< 3) | `list --json`, this machine, / pass |"
+            ),
+            "| --- | --- | --- | --- |",
+            (
+                f"| {base * 1e3:.1f} | {(times['import'] - base) * 1e3:.1f} "
+                f"| {times['list_small'] / base:.2f} | {times['list_live'] / base:.2f} |"
+            ),
+        ]
+    )
+
+
 def retained(root: str) -> int:
     """Bytes a scanned host keeps alive (tracemalloc), beyond what the scan freed."""
     hp.scan(sysfs=root)  # import-time and first-use caches
@@ -252,6 +301,13 @@ marked). *lspci*: `lspci -D -nn` on the PCI part. *retained*: what a scanned
 host keeps alive (tracemalloc)."""
 
 
+STARTUP = """\
+Start-up, best of fresh processes, as a user meets it: the import above the
+bare interpreter, and `hostpassthru list --json` as a multiple of it. The
+small host is the desktop-gpu fixture (12 nodes) read with `--sysfs`; *this
+machine* is the live scan (libudev) of the benchmark's own host."""
+
+
 def _us(seconds: float, nodes: int) -> str:
     return f"{seconds / nodes * 1e6:.1f}"
 
@@ -315,6 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--kimchi-sample", type=int, default=500, help="queries timed for the Kimchi peer"
     )
+    parser.add_argument(
+        "--startup-repeat", type=int, default=30, help="fresh processes per start-up figure"
+    )
     parser.add_argument("--write", metavar="FILE", help="write the results as Markdown to FILE")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -322,7 +381,10 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         print(f"measuring about {size} nodes ...", file=sys.stderr)
         results.append(measure(size, args.repeat, args.kimchi_sample))
-    report = table(results)
+    print("measuring start-up ...", file=sys.stderr)
+    report = (
+        table(results) + "\n\n" + STARTUP + "\n\n" + startup_table(startup(args.startup_repeat))
+    )
     print(report)
     if args.write:
         command = "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import json
 import pathlib
+import subprocess
+import sys
 import typing
 from typing import TYPE_CHECKING
 
@@ -220,3 +222,83 @@ def test_group_kind(
     host = hp.scan(sysfs=sysfs_tree(fixture))
     verdict = next(v for v in hp.group_verdicts(host=host) if v.number == number)
     assert expected == verdict.kind
+
+
+def _type_checking_imports() -> dict[str, tuple[str, ...]]:
+    """Module -> names, from the ``if TYPE_CHECKING:`` block of ``__init__.py``."""
+    tree = ast.parse((SRC / "__init__.py").read_text())
+    block = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name)
+        if node.test.id == "TYPE_CHECKING"
+    )
+    return {
+        node.module: tuple(a.name for a in node.names)
+        for node in block.body
+        if isinstance(node, ast.ImportFrom) and node.module is not None
+    }
+
+
+def test_lazy_exports_match_type_checking_imports() -> None:
+    """The names imported on first use are the names type checkers see."""
+    assert _type_checking_imports() == hp._EXPORTS
+
+
+def test_all_is_every_export() -> None:
+    """__all__ lists the lazy exports, the errors and __version__, nothing else."""
+    lazy = {name for names in hp._EXPORTS.values() for name in names}
+    tree = ast.parse((SRC / "__init__.py").read_text())
+    errors = {
+        alias.name
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module == "_errors"
+        for alias in node.names
+    }
+    assert sorted(lazy | errors | {"__version__"}) == sorted(hp.__all__)
+
+
+def test_import_is_light() -> None:
+    """``import hostpassthru`` loads neither attrs, pyudev, typing nor importlib.metadata."""
+    code = (
+        "import sys, hostpassthru; "
+        "print(sorted(m for m in ('attrs', 'pyudev', 'typing', 'importlib.metadata') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "[]\n" == done.stdout
+
+
+def test_version_is_read_when_asked() -> None:
+    """__version__ comes from the installed metadata."""
+    from importlib.metadata import version  # noqa: PLC0415
+
+    assert version("hostpassthru") == hp.__version__
+
+
+PYFAKEFS_FIRST = """
+import os
+
+import hostpassthru as hp
+
+
+def _sysfs(top):
+    os.makedirs(os.path.join(top, "sys", "devices"))
+    os.makedirs(os.path.join(top, "sys", "bus"))
+    return os.path.join(top, "sys")
+
+
+def test_first_scan_under_pyfakefs(fs):
+    assert 0 == len(hp.scan(sysfs=_sysfs("/fake")))
+
+
+def test_then_a_real_tree(tmp_path):
+    assert 0 == len(hp.scan(sysfs=_sysfs(str(tmp_path))))
+"""
+
+
+def test_first_use_under_pyfakefs(pytester: pytest.Pytester) -> None:
+    """Modules first imported in a pyfakefs test serve the next test with the real os."""
+    pytester.makepyfile(test_embedder=PYFAKEFS_FIRST)
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(passed=2)

@@ -11,7 +11,7 @@ import hostpassthru as hp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from generate import generate
-from run import floor, kimchi_affected, measure, table
+from run import floor, kimchi_affected, measure, startup, startup_table, table
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +87,12 @@ class TestMeasure:
         umock = result["umockdev"]
         if isinstance(umock, dict):
             assert umock["same"] is True
+
+
+class TestStartup:
+    """The start-up figures: fresh processes against the bare interpreter."""
+
+    def test_startup_table(self) -> None:
+        """Every figure is there, as one row of the table."""
+        report = startup_table(startup(repeat=1))
+        assert 3 == len(report.splitlines())

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hostpassthru._ids import IdsDatabase, parse_ids
+import pytest
+
+from hostpassthru._ids import IdsDatabase
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -16,6 +18,8 @@ PCI_IDS = """\
 \t\t1462 7b17  subsystem line, skipped
 10de  NVIDIA Corporation
 \t1b81  GP104 [GeForce GTX 1070]
+# a comment inside the block
+\t10f0  GP104 High Definition Audio Controller
 
 # List of known device classes
 C 00  Unclassified device
@@ -23,18 +27,34 @@ C 00  Unclassified device
 """
 
 
-class TestParse:
-    """The parser reads vendors and products and stops at the class list."""
+class TestLookup:
+    """Vendor and product lines are found where they stand, and nowhere else."""
 
-    def test_vendors_and_products(self) -> None:
-        """Vendors with their products; subsystems and classes skipped."""
-        assert {
-            0x8086: (
-                "Intel Corporation",
-                {0x1901: "6th-10th Gen Core Processor PCIe Controller (x16)"},
-            ),
-            0x10DE: ("NVIDIA Corporation", {0x1B81: "GP104 [GeForce GTX 1070]"}),
-        } == parse_ids(PCI_IDS.splitlines())
+    @pytest.fixture
+    def db(self, tmp_path: Path) -> IdsDatabase:
+        """A database over PCI_IDS."""
+        (tmp_path / "pci.ids").write_text(PCI_IDS)
+        return IdsDatabase((str(tmp_path),))
+
+    def test_vendor(self, db: IdsDatabase) -> None:
+        """A vendor line gives the vendor's name."""
+        assert "NVIDIA Corporation" == db("pci", 0x10DE, None)[0]
+
+    def test_product(self, db: IdsDatabase) -> None:
+        """A product line after one tab, beneath its vendor, gives the product's name."""
+        assert "GP104 [GeForce GTX 1070]" == db("pci", 0x10DE, 0x1B81)[1]
+
+    def test_product_after_comment(self, db: IdsDatabase) -> None:
+        """A comment inside a vendor's block does not end it."""
+        assert "GP104 High Definition Audio Controller" == db("pci", 0x10DE, 0x10F0)[1]
+
+    def test_subsystem_line_is_no_product(self, db: IdsDatabase) -> None:
+        """A subsystem line (two tabs) is not taken for a product of that id."""
+        assert None is db("pci", 0x8086, 0x1462)[1]
+
+    def test_product_of_another_vendor(self, db: IdsDatabase) -> None:
+        """A product id is looked for beneath its own vendor only."""
+        assert None is db("pci", 0x8086, 0x1B81)[1]
 
 
 class TestDatabase:

@@ -11,20 +11,9 @@ Read from Linux sysfs alone::
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib
+import sys
 
-from ._binding import (
-    BindingError,
-    MemberResult,
-    Outcome,
-    RefusedError,
-    plan,
-    prepare,
-    prepared,
-    recover,
-    release,
-)
-from ._documents import DOCUMENTS, SCHEMA, Document, json_document
 from ._errors import (
     DeviceNotFoundError,
     ExportError,
@@ -35,38 +24,147 @@ from ._errors import (
     SysfsNotFoundError,
     WriteTimeoutError,
 )
-from ._explain import GROUP_KINDS, WHYS, Affected, GroupKind, GroupVerdict, Why, class_name
-from ._journal import JournalEntry, JournalMember
-from ._kernel import Kernel, LiveKernel
-from ._model import ClassDevice, Device, Host, PciInfo, ProcFacts, ScsiInfo, UsbInfo
-from ._plan import REFUSAL_CODES, Member, Plan, Write
-from ._readiness import (
-    FINDING_CODES,
-    SEVERITIES,
-    VERDICTS,
-    Assessment,
-    Finding,
-    FindingCode,
-    IommuStatus,
-    Severity,
-    Verdict,
-)
-from ._records import KINDS, SOURCES, Kind, Source
-from ._rules import REASONS, Reason
-from ._scan import (
-    affected_by,
-    check,
-    explain_affected,
-    group_verdicts,
-    iommu_status,
-    passthrough_devices,
-    scan,
-)
 
-try:
-    __version__ = version("hostpassthru")
-except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-    __version__ = "0+unknown"
+# typing itself takes longer to import than the rest of this module; the
+# constant is what typing.TYPE_CHECKING is, and what type checkers look for.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._binding import (
+        BindingError,
+        MemberResult,
+        Outcome,
+        RefusedError,
+        plan,
+        prepare,
+        prepared,
+        recover,
+        release,
+    )
+    from ._documents import DOCUMENTS, SCHEMA, Document, json_document
+    from ._explain import GROUP_KINDS, WHYS, Affected, GroupKind, GroupVerdict, Why, class_name
+    from ._journal import JournalEntry, JournalMember
+    from ._kernel import Kernel, LiveKernel
+    from ._model import ClassDevice, Device, Host, PciInfo, ProcFacts, ScsiInfo, UsbInfo
+    from ._plan import REFUSAL_CODES, Member, Plan, Write
+    from ._readiness import (
+        FINDING_CODES,
+        SEVERITIES,
+        VERDICTS,
+        Assessment,
+        Finding,
+        FindingCode,
+        IommuStatus,
+        Severity,
+        Verdict,
+    )
+    from ._records import KINDS, SOURCES, Kind, Source
+    from ._rules import REASONS, Reason
+    from ._scan import (
+        affected_by,
+        check,
+        explain_affected,
+        group_verdicts,
+        iommu_status,
+        passthrough_devices,
+        scan,
+    )
+
+    __version__: str
+
+# The public names and the private module each comes from. They are imported on
+# first use (PEP 562): ``import hostpassthru`` stays cheap, and a command loads
+# only the modules it needs. Type checkers read the imports above instead; a
+# test keeps both lists equal. A new export goes into both.
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "_binding": (
+        "BindingError",
+        "MemberResult",
+        "Outcome",
+        "RefusedError",
+        "plan",
+        "prepare",
+        "prepared",
+        "recover",
+        "release",
+    ),
+    "_documents": ("DOCUMENTS", "SCHEMA", "Document", "json_document"),
+    "_explain": (
+        "GROUP_KINDS",
+        "WHYS",
+        "Affected",
+        "GroupKind",
+        "GroupVerdict",
+        "Why",
+        "class_name",
+    ),
+    "_journal": ("JournalEntry", "JournalMember"),
+    "_kernel": ("Kernel", "LiveKernel"),
+    "_model": ("ClassDevice", "Device", "Host", "PciInfo", "ProcFacts", "ScsiInfo", "UsbInfo"),
+    "_plan": ("REFUSAL_CODES", "Member", "Plan", "Write"),
+    "_readiness": (
+        "FINDING_CODES",
+        "SEVERITIES",
+        "VERDICTS",
+        "Assessment",
+        "Finding",
+        "FindingCode",
+        "IommuStatus",
+        "Severity",
+        "Verdict",
+    ),
+    "_records": ("KINDS", "SOURCES", "Kind", "Source"),
+    "_rules": ("REASONS", "Reason"),
+    "_scan": (
+        "affected_by",
+        "check",
+        "explain_affected",
+        "group_verdicts",
+        "iommu_status",
+        "passthrough_devices",
+        "scan",
+    ),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def _forget_unloaded() -> None:
+    """Drop this package's attributes for submodules that left ``sys.modules``.
+
+    pyfakefs unloads the modules first imported during a fake test; the next
+    import must load them again (with the real os), and ``from . import _x``
+    would otherwise find the unloaded module as an attribute of this package.
+    """
+    for attr, value in list(globals().items()):
+        submodule = type(value) is type(sys) and value.__name__.startswith(f"{__name__}.")
+        if submodule and value.__name__ not in sys.modules:
+            del globals()[attr]
+
+
+def __getattr__(name: str) -> object:
+    module = _MODULE_OF.get(name)
+    if module is not None:
+        # Not kept in this module's globals, for the same reason.
+        full = f"{__name__}.{module}"
+        if full not in sys.modules:
+            _forget_unloaded()
+        return getattr(importlib.import_module(full), name)
+    if name == "__version__":
+        # Read from the installed metadata when first asked for: importlib.metadata
+        # costs more than the rest of the import together.
+        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+        try:
+            value = version("hostpassthru")
+        except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+            value = "0+unknown"
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "DOCUMENTS",

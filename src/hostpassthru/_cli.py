@@ -7,15 +7,12 @@ import contextlib
 import json
 import os
 import sys
-import tempfile
 from typing import TYPE_CHECKING, Any
 
 from ._cli_export import add_commands as add_export_commands
 from ._documents import json_document
 from ._errors import HostpassthruError
 from ._explain import Affected, class_name
-from ._record import record
-from ._recording import materialize, read_recording
 from ._records import KINDS
 from ._scan import check, explain_affected, group_verdicts, iommu_status, replay, scan
 
@@ -335,16 +332,31 @@ def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:  # n
     )
 
 
-def _parser() -> argparse.ArgumentParser:
-    from . import __version__  # noqa: PLC0415 - avoid a cycle at import time
+class _Version(argparse.Action):
+    """--version, which reads the installed version only when asked: that read is slow."""
 
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        del namespace, values, option_string
+        from . import __version__  # noqa: PLC0415 - the package imports this module
+
+        print(f"{parser.prog} {__version__}")
+        parser.exit()
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hostpassthru",
         description="Which host devices can be passed through to a VM, and what goes with them.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     _global_options(parser, None)
     # The same options after the command; SUPPRESS keeps a subcommand's unset
     # option from overwriting what was given before the command.
@@ -427,6 +439,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_record(args: argparse.Namespace, host: Host) -> int:
+    from ._record import record  # noqa: PLC0415 - only this command writes recordings
+
     recorded = record(host, anonymize=args.anonymize, proc=args.proc_root)
     if args.output in (None, "-"):
         sys.stdout.write(recorded.text)
@@ -550,6 +564,11 @@ def _sysfs_root(args: argparse.Namespace) -> Iterator[tuple[str | None, str | No
     if args.replay is None:
         yield args.sysfs, args.proc
         return
+    # Imported here: only --replay needs them, and every command starts faster.
+    import tempfile  # noqa: PLC0415
+
+    from ._recording import materialize, read_recording  # noqa: PLC0415
+
     with tempfile.TemporaryDirectory(prefix="hostpassthru-replay-") as top:
         root = materialize(read_recording(args.replay), top)
         proc = os.path.join(top, "proc")

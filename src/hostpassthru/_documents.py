@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import attrs
 
@@ -23,7 +23,7 @@ SCHEMA = 1
 
 #: The commands that print a JSON document.
 Document = Literal["list", "tree", "show", "affected", "groups", "check"]
-DOCUMENTS: tuple[Document, ...] = ("list", "tree", "show", "affected", "groups", "check")
+DOCUMENTS: tuple[Document, ...] = get_args(Document)
 
 
 def device_dict(dev: Device) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import attrs
 
@@ -22,7 +22,7 @@ __all__ = [
 
 #: Why a device goes with another: the same IOMMU group, or beneath it (or a group member).
 Why = Literal["iommu_group", "beneath"]
-WHYS: tuple[Why, ...] = ("iommu_group", "beneath")
+WHYS: tuple[Why, ...] = get_args(Why)
 #: What passing one IOMMU group means, as GroupVerdict.kind says it.
 GroupKind = Literal[
     "nothing_to_pass",
@@ -31,13 +31,7 @@ GroupKind = Literal[
     "functions_together",
     "no_isolation",
 ]
-GROUP_KINDS: tuple[GroupKind, ...] = (
-    "nothing_to_pass",
-    "passes_alone",
-    "alone_not_passable",
-    "functions_together",
-    "no_isolation",
-)
+GROUP_KINDS: tuple[GroupKind, ...] = get_args(GroupKind)
 
 # Short names for the PCI classes (base class and subclass) that passthrough
 # users meet; pci.ids has the long ones.

@@ -7,49 +7,20 @@ A small parser of our own: the one maintained package for these files
 from __future__ import annotations
 
 import os
+import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import attrs
 
-__all__ = ["DEFAULT_DIRS", "IdsDatabase", "NameLookup", "no_names", "parse_ids"]
+__all__ = ["DEFAULT_DIRS", "IdsDatabase", "NameLookup", "no_names"]
 
 #: Where distributions put the files (Debian: /usr/share/misc; Fedora, Arch: /usr/share/hwdata).
 DEFAULT_DIRS: tuple[str, ...] = ("/usr/share/hwdata", "/usr/share/misc", "/usr/share")
 
-_Table = dict[int, tuple[str, dict[int, str]]]
-
-
-def parse_ids(lines: Iterable[str]) -> _Table:
-    """Vendor id -> (vendor name, {product id: product name}) from ids-format lines.
-
-    Stops at the first section that is not a vendor list (``C 00  Unclassified``
-    and the like), and skips subsystem lines (two tabs).
-    """
-    table: _Table = {}
-    products: dict[int, str] | None = None
-    for line in lines:
-        if not line or line[0] == "#" or line.isspace():
-            continue
-        if line[0] == "\t":
-            if products is None or line.startswith("\t\t"):
-                continue
-            ident, _, name = line[1:].partition("  ")
-            try:
-                products[int(ident, 16)] = name.strip()
-            except ValueError:
-                continue
-            continue
-        ident, _, name = line.partition("  ")
-        if len(ident) != 4:
-            break  # "C 01", "AT 0001", "HID 00": the vendor list has ended
-        try:
-            vendor = int(ident, 16)
-        except ValueError:
-            break
-        products = {}
-        table[vendor] = (name.strip(), products)
-    return table
+# The end of one vendor's block: the next line that is neither a product (tab),
+# a comment nor blank.
+_BLOCK_END = re.compile(rb"\n[^\t#\r\n]")
 
 
 #: What the builder asks for names: (kind, vendor id, product id) -> (vendor name, product name).
@@ -62,6 +33,52 @@ def no_names(kind: str, vendor: int | None, product: int | None) -> tuple[str | 
     return None, None
 
 
+class _IdsFile:
+    """One ids file's bytes; each name is looked up when first asked for.
+
+    The file lists vendors at the top level (``10de  NVIDIA Corporation``), each
+    followed by its products after one tab and their subsystems after two;
+    comments and blank lines may stand anywhere. Other sections follow the
+    vendor list (``C 00  Unclassified device``, ``AT 0001  ...``), and all of
+    their top-level lines start with a letter, so a search for a vendor line
+    cannot land in them. Decoding and parsing all of pci.ids (35,000 lines)
+    would cost more than a small host's scan; two searches cost microseconds.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self._data = b"\n" + data
+        self._names: dict[tuple[int, int | None], tuple[str | None, str | None]] = {}
+
+    def _find(self, tab: bytes, ident: int, start: int, end: int) -> tuple[str, int] | None:
+        """The name on the line *tab* + *ident* between *start* and *end*, and where it ends."""
+        for key in (f"{ident:04x}  ", f"{ident:04X}  "):
+            at = self._data.find(b"\n" + tab + key.encode(), start, end)
+            if at >= 0:
+                line_end = self._data.find(b"\n", at + 1)
+                line_end = len(self._data) if line_end < 0 else line_end
+                name = self._data[at + 1 + len(tab) + len(key) : line_end]
+                return name.decode("utf-8", errors="replace").strip(), line_end
+        return None
+
+    def names(self, vendor: int, product: int | None) -> tuple[str | None, str | None]:
+        key = (vendor, product)
+        if key not in self._names:
+            self._names[key] = self._lookup(vendor, product)
+        return self._names[key]
+
+    def _lookup(self, vendor: int, product: int | None) -> tuple[str | None, str | None]:
+        found = self._find(b"", vendor, 0, len(self._data))
+        if found is None:
+            return None, None
+        vendor_name, line_end = found
+        if product is None:
+            return vendor_name, None
+        block = _BLOCK_END.search(self._data, line_end)
+        block_end = len(self._data) if block is None else block.start()
+        product_found = self._find(b"\t", product, line_end, block_end)
+        return vendor_name, None if product_found is None else product_found[0]
+
+
 @attrs.define
 class IdsDatabase:
     """Names from ``pci.ids`` and ``usb.ids`` in the first of *dirs* that has each file.
@@ -71,10 +88,13 @@ class IdsDatabase:
     """
 
     dirs: tuple[str, ...] = DEFAULT_DIRS
-    _tables: dict[str, _Table] = attrs.field(factory=dict, init=False)
+    _tables: dict[str, _IdsFile] = attrs.field(factory=dict, init=False)
     _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False)
 
-    def _table(self, filename: str) -> _Table:
+    def _table(self, filename: str) -> _IdsFile | None:
+        table = self._tables.get(filename)
+        if table is not None:
+            return table
         with self._lock:
             table = self._tables.get(filename)
             if table is not None:
@@ -82,15 +102,15 @@ class IdsDatabase:
             for directory in self.dirs:
                 path = os.path.join(directory, filename)
                 try:
-                    with open(path, encoding="utf-8", errors="replace") as f:
-                        table = parse_ids(f)
+                    with open(path, "rb") as f:
+                        table = _IdsFile(f.read())
                 except OSError:
                     continue
                 # Only a file that was found is remembered: a miss is asked again next
                 # time (the file may be installed meanwhile, or a fake filesystem lifted).
                 self._tables[filename] = table
                 return table
-            return {}
+            return None
 
     def __call__(
         self,
@@ -101,8 +121,5 @@ class IdsDatabase:
         """Names for a ``pci`` or ``usb_device`` node's ids; (None, None) otherwise."""
         if vendor is None or kind not in ("pci", "usb_device"):
             return None, None
-        entry = self._table("pci.ids" if kind == "pci" else "usb.ids").get(vendor)
-        if entry is None:
-            return None, None
-        name, products = entry
-        return name, None if product is None else products.get(product)
+        table = self._table("pci.ids" if kind == "pci" else "usb.ids")
+        return (None, None) if table is None else table.names(vendor, product)

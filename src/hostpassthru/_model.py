@@ -7,7 +7,6 @@ Every name an annotation of a public class uses is imported at run time, so that
 from __future__ import annotations
 
 import bisect
-import difflib
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -260,6 +259,8 @@ class Host:
         name = key.name if isinstance(key, Device) else key
         i = self._index.position.get(name)
         if i is None:
+            import difflib  # noqa: PLC0415 - only a miss needs it, and it is slow to import
+
             close = difflib.get_close_matches(name, self._index.position, n=3, cutoff=0.6)
             raise DeviceNotFoundError(name, tuple(close))
         return self.devices[i]

@@ -6,7 +6,7 @@ only judges them.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import attrs
 
@@ -28,10 +28,10 @@ __all__ = [
 
 #: How much a finding weighs, least first.
 Severity = Literal["info", "warning", "action", "blocker"]
-SEVERITIES: tuple[Severity, ...] = ("info", "warning", "action", "blocker")
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 #: What the findings on one device add up to.
 Verdict = Literal["ready", "needs_preparation", "blocked"]
-VERDICTS: tuple[Verdict, ...] = ("ready", "needs_preparation", "blocked")
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
 #: The stable codes of the findings (docs/readiness.md).
 FindingCode = Literal[
     "not_passable",
@@ -61,34 +61,7 @@ FindingCode = Literal[
     "identity_changed",
     "no_binding_needed",
 ]
-FINDING_CODES: tuple[FindingCode, ...] = (
-    "not_passable",
-    "iommu_off",
-    "no_iommu_group",
-    "controller",
-    "host_driver",
-    "boot_vga",
-    "no_reset",
-    "sriov_pf_with_vfs",
-    "sriov_vf",
-    "acs_override",
-    "usb_hub",
-    "usb_no_iommu",
-    "scsi_no_sg",
-    "host_use_unknown",
-    "framebuffer_console",
-    "mounted",
-    "swap",
-    "holder",
-    "default_route",
-    "network_up",
-    "driver_not_loaded",
-    "group_in_use",
-    "device_in_use",
-    "already_prepared",
-    "identity_changed",
-    "no_binding_needed",
-)
+FINDING_CODES: tuple[FindingCode, ...] = get_args(FindingCode)
 
 
 @attrs.frozen(kw_only=True)

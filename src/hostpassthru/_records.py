@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import Literal, get_args
 
 import attrs
 
@@ -20,11 +20,10 @@ __all__ = [
 
 #: What a node is: a PCI function, a USB device or a SCSI device.
 Kind = Literal["pci", "usb_device", "scsi"]
-KINDS: tuple[Kind, ...] = ("pci", "usb_device", "scsi")
-#: Which reader made a snapshot: "udev" (libudev, the live host) or "sysfs" (plain file calls).
+KINDS: tuple[Kind, ...] = get_args(Kind)
 #: The reader: the path reader, the live reader, or a recording replayed from memory.
 Source = Literal["sysfs", "udev", "recording"]
-SOURCES: tuple[Source, ...] = ("sysfs", "udev", "recording")
+SOURCES: tuple[Source, ...] = get_args(Source)
 
 
 @attrs.frozen(kw_only=True)

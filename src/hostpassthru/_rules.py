@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 if TYPE_CHECKING:
     from ._records import Kind
@@ -12,7 +12,7 @@ __all__ = ["REASONS", "Reason", "own_reasons", "stays_with_host"]
 #: Why a node is not offered for passthrough (docs/semantics.md, "Reasons").
 Reason = Literal["bridge", "pcie_port", "usb_hub", "has_passthrough_children"]
 #: Every reason, in the order they are given.
-REASONS: tuple[Reason, ...] = ("bridge", "pcie_port", "usb_hub", "has_passthrough_children")
+REASONS: tuple[Reason, ...] = get_args(Reason)
 
 _BRIDGE_BASE_CLASS = 0x06
 _USB_HUB_CLASS = 0x09

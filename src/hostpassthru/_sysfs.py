@@ -199,8 +199,9 @@ def read_record(  # noqa: PLR0913 - one call per device, all of it needed
     )
     missing = missing or links_missing
     # A missing attribute or link is common (no serial on most USB devices, no
-    # driver when unbound); a device directory that is gone is not: check once.
-    if missing and not os.path.isdir(base):
+    # driver when unbound); a device directory that is gone is not. Where nothing
+    # could be read, check once whether the directory is still there.
+    if missing and not attributes and not os.path.isdir(base):
         return None
     if driver is False:
         driver = found.get("driver")

@@ -23,7 +23,7 @@ from ._rules import Reason, own_reasons
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from ._records import ClassDeviceRecord, ProcRecord, Snapshot
+    from ._records import ClassDeviceRecord, Kind, ProcRecord, Snapshot
 
 __all__ = ["build", "class_devices", "parse_proc"]
 
@@ -161,11 +161,15 @@ def _facts(record: DeviceRecord, problems: list[str]) -> _Facts:
     )
 
 
-def _unique(records: tuple[DeviceRecord, ...], problems: list[str]) -> list[DeviceRecord]:
-    """The records ordered by path, each path and each name once."""
+def _unique(
+    records: tuple[DeviceRecord, ...],
+    problems: list[str],
+) -> tuple[list[DeviceRecord], list[str]]:
+    """The records ordered by path, each path and each name once; and their names."""
     seen_paths: set[str] = set()
     seen_names: set[str] = set()
     out = []
+    names = []
     for record in sorted(records, key=lambda r: r.path):
         name = device_name(record.kind, record.sys_name)
         if record.path in seen_paths:
@@ -176,16 +180,16 @@ def _unique(records: tuple[DeviceRecord, ...], problems: list[str]) -> list[Devi
         seen_paths.add(record.path)
         seen_names.add(name)
         out.append(record)
-    return out
+        names.append(name)
+    return out, names
 
 
 def build(snapshot: Snapshot, names: NameLookup = no_names) -> Host:
     """Turn a reader's snapshot into a Host; pure, no filesystem access."""
     problems = list(snapshot.problems)
-    records = _unique(snapshot.records, problems)
+    records, dev_names = _unique(snapshot.records, problems)
     own = _own_groups(snapshot, problems)
     count = len(records)
-    dev_names = [device_name(r.kind, r.sys_name) for r in records]
 
     # Parents through a stack: visited in the order of their path components, a
     # node's ancestors are exactly the stacked nodes whose path prefixes its own.
@@ -230,9 +234,14 @@ def build(snapshot: Snapshot, names: NameLookup = no_names) -> Host:
         holds_eligible[i] = not mine or "has_passthrough_children" in mine
 
     devices = []
+    known: dict[tuple[Kind, int | None, int | None], tuple[str | None, str | None]] = {}
     for i, record in enumerate(records):
         fact = facts[i]
-        vendor_name, product_name = names(record.kind, fact.vendor_id, fact.product_id)
+        key = (record.kind, fact.vendor_id, fact.product_id)
+        if key not in known:
+            # Once per distinct id in a scan: a host has many devices of few models.
+            known[key] = names(*key)
+        vendor_name, product_name = known[key]
         devices.append(
             Device(
                 name=dev_names[i],

@@ -35,7 +35,11 @@ def fake_host(request: pytest.FixtureRequest) -> Iterator[FakeHost]:
     # Import before pyfakefs starts: a module first imported under pyfakefs keeps
     # the fake os module after the test, and the next test's fake filesystem
     # would meet the stale one.
-    from hostpassthru import testing  # noqa: PLC0415 - keep plugin load light
+    import hostpassthru  # noqa: PLC0415 - keep plugin load light
+    from hostpassthru import testing  # noqa: PLC0415
+
+    for name in hostpassthru.__all__:  # the package imports its modules on first use
+        getattr(hostpassthru, name)
 
     fs: FakeFilesystem = request.getfixturevalue("fs")
 

@@ -80,19 +80,17 @@ def fixture_path(name: str) -> Path:
     return path
 
 
+def _source_path(source: str | os.PathLike[str]) -> Path:
+    """The shipped fixture for a bare name (no slash, no suffix, no such file), else *source*."""
+    text = os.fspath(source)
+    if os.sep in text or text.endswith(_SUFFIX) or os.path.exists(text):
+        return Path(text)
+    return fixture_path(text)
+
+
 def load_recording(source: str | os.PathLike[str]) -> Recording:
     """Parse a shipped fixture by name, or a recording file by path."""
-    text_source = os.fspath(source)
-    if (
-        os.sep not in text_source
-        and not text_source.endswith(_SUFFIX)
-        and not os.path.exists(
-            text_source,
-        )
-    ):
-        path = fixture_path(text_source)
-    else:
-        path = Path(text_source)
+    path = _source_path(source)
     try:
         text = path.read_text(encoding="utf-8", errors="surrogateescape")
     except OSError as exc:
@@ -318,12 +316,7 @@ class FakeHost:
 
     def load(self, source: str | os.PathLike[str]) -> FakeHost:
         """Add every device of a shipped fixture (by name) or a recording (by path)."""
-        text_source = os.fspath(source)
-        path = (
-            fixture_path(text_source)
-            if os.sep not in text_source and not text_source.endswith(_SUFFIX)
-            else Path(text_source)
-        )
+        path = _source_path(source)
         try:
             text = self._read_text(path)
         except OSError as exc:
