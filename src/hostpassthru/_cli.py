@@ -587,6 +587,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(args.run(args, None))
         if args.replay is not None and args.run is not _cmd_record:
             # Replayed from memory; only record writes the tree out, to read it back.
+            from ._recording import read_recording  # noqa: PLC0415 - only --replay needs it
+
             return int(args.run(args, replay(read_recording(args.replay), proc=args.proc)))
         with _sysfs_root(args) as (root, proc):
             host = scan(root, proc=proc)
