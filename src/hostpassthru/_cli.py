@@ -9,6 +9,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
+from . import _cli_binding
 from ._cli_export import add_commands as add_export_commands
 from ._documents import json_document
 from ._errors import HostpassthruError
@@ -39,6 +40,9 @@ examples:
   hostpassthru --sysfs /tmp/capture/sys list --json
   hostpassthru export nfd                 node labels for Kubernetes (NFD)
   hostpassthru export kubevirt            KubeVirt's permittedHostDevices
+  hostpassthru prepare 0000:01:00.0 --dry-run   what moving its group to vfio-pci takes
+  hostpassthru prepare 0000:01:00.0       move the whole group to vfio-pci, journaled
+  hostpassthru release 0000:01:00.0       give it back exactly
 """
 
 
@@ -435,6 +439,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p_rec.set_defaults(run=_cmd_record)
     add_export_commands(sub, common)
+    _cli_binding.add_commands(sub, common)
     return parser
 
 
@@ -582,6 +587,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.sysfs is not None and args.replay is not None:
         parser.error("--sysfs and --replay cannot be used together")
     try:
+        if getattr(args, "act", False):
+            # prepare, release, recover, prepared: they read the host themselves,
+            # under the lock, and act on it.
+            return _cli_binding.run(args)
         if getattr(args, "replays", None):
             # export kubevirt --replay FILE ...: the command reads its hosts itself.
             return int(args.run(args, None))
