@@ -97,6 +97,7 @@ VOCABULARIES = [
             "already_prepared",
             "identity_changed",
             "no_binding_needed",
+            "override_mismatch",
         ),
     ),
 ]

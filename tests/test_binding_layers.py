@@ -276,3 +276,47 @@ class TestPlans:
         assert {"0000:01:00.0": "vfio-pci", "0000:01:00.1": "fake_audio_vfio_pci"} == {
             m.sys_name: m.to_driver for m in plan.members
         }
+
+
+class TestCheckKnowsOverrides:
+    """check() reads driver_override: a mismatch is a warning; hints name prepare."""
+
+    def _host(self, tmp_path: Path, override: str) -> hp.Host:
+        fake = make_host("desktop-gpu", tmp_path)
+        with open(f"{fake.root}/bus/pci/devices/0000:01:00.1/driver_override", "w") as f:
+            f.write(f"{override}\n")
+        return hp.scan(sysfs=fake.root)
+
+    def test_override_is_read(self, tmp_path: Path) -> None:
+        """The model carries the override; "(null)" reads as None."""
+        host = self._host(tmp_path, "vfio-pci")
+        assert ("vfio-pci", None) == (
+            host.device("0000:01:00.1").pci.driver_override,  # type: ignore[union-attr]
+            host.device("0000:01:00.0").pci.driver_override,  # type: ignore[union-attr]
+        )
+
+    def test_mismatch_is_a_warning(self, tmp_path: Path) -> None:
+        """An override naming vfio-pci on a function bound to snd_hda_intel."""
+        host = self._host(tmp_path, "vfio-pci")
+        findings = [
+            f for f in hp.check("0000:01:00.0", host=host).findings if f.code == "override_mismatch"
+        ]
+        assert [("warning", "pci_0000_01_00_1")] == [(f.severity, f.device) for f in findings]
+
+    def test_matching_override_is_quiet(self, tmp_path: Path) -> None:
+        """An override naming the bound driver says nothing."""
+        host = self._host(tmp_path, "snd_hda_intel")
+        codes = [f.code for f in hp.check("0000:01:00.0", host=host).findings]
+        assert "override_mismatch" not in codes
+
+    def test_host_driver_hint_names_prepare(self, tmp_path: Path) -> None:
+        """The hint for a function on a host driver: the prepare command for the device checked."""
+        host = self._host(tmp_path, "snd_hda_intel")
+        hints = {
+            f.hint for f in hp.check("0000:01:00.0", host=host).findings if f.code == "host_driver"
+        }
+        hint = (
+            "hostpassthru prepare 0000:01:00.0 (moves its whole group to vfio-pci, journaled; "
+            "hostpassthru release gives it back)"
+        )
+        assert {hint} == hints

@@ -326,9 +326,10 @@ class TestCheckCommand:
             "pci_0000_04_00_0: needs preparation",
             "  action: host_driver: 0000:04:00.0 is bound to the host driver igb",
         ] == out[3:5]
-        assert out[5].startswith(
-            "    hint: bind it to vfio-pci: driverctl set-override 0000:04:00.0"
-        )
+        assert (
+            "    hint: hostpassthru prepare 0000:04:00.0 (moves its whole group to vfio-pci, "
+            "journaled; hostpassthru release gives it back)"
+        ) == out[5]
 
     def test_json(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """The JSON document: the IOMMU status, each device's verdict and findings."""

@@ -580,7 +580,7 @@ def _sysfs_root(args: argparse.Namespace) -> Iterator[tuple[str | None, str | No
         yield root, args.proc or (proc if os.path.isdir(proc) else None)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one exit per outcome
     """Run the command line with *argv* (default: sys.argv[1:]); returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)

@@ -60,6 +60,7 @@ FindingCode = Literal[
     "already_prepared",
     "identity_changed",
     "no_binding_needed",
+    "override_mismatch",
 ]
 FINDING_CODES: tuple[FindingCode, ...] = get_args(FindingCode)
 
@@ -172,11 +173,9 @@ def _neutral(driver: str | None) -> bool:
 
 
 def _bind_hint(dev: Device) -> str:
-    addr = dev.sys_name
     return (
-        f"bind it to vfio-pci: driverctl set-override {addr} vfio-pci (or echo vfio-pci > "
-        f"/sys/bus/pci/devices/{addr}/driver_override, unbind it from {dev.driver}, and "
-        f"echo {addr} > /sys/bus/pci/drivers_probe)"
+        f"hostpassthru prepare {dev.sys_name} (moves its whole group to vfio-pci, journaled; "
+        "hostpassthru release gives it back)"
     )
 
 
@@ -218,7 +217,21 @@ class _Checker:
                     "host_driver",
                     "action",
                     f"{member.sys_name} is bound to the host driver {member.driver}",
-                    _bind_hint(member),
+                    _bind_hint(self.dev),
+                    member,
+                )
+            override = None if member.pci is None else member.pci.driver_override
+            if override is not None and member.driver is not None and override != member.driver:
+                # driver_override (Linux 3.16) decides the next probe only: a device
+                # bound before it was set keeps its driver until it is unbound.
+                self.add(
+                    "override_mismatch",
+                    "warning",
+                    f"{member.sys_name} has driver_override {override} but is bound to "
+                    f"{member.driver}: the next probe (a driver reload, a hotplug) moves it",
+                    "let one manager own it: hostpassthru prepare/release set and restore it; "
+                    f"else clear it with echo > /sys/bus/pci/devices/{member.sys_name}/"
+                    "driver_override",
                     member,
                 )
             if member.pci is not None and member.pci.boot_vga:
