@@ -137,6 +137,11 @@ class TestList:
             "sriov_numvfs": None,
             "driver_override": None,
             "modalias": None,
+            "sriov_totalvfs": None,
+            "sriov_drivers_autoprobe": None,
+            "vfs": [],
+            "vf_index": None,
+            "vgpu": None,
         } == gpu["pci"]
 
 
@@ -392,6 +397,8 @@ DEVICE_KEYS = {
     "pci",
     "usb",
     "scsi",
+    "mdev",
+    "mdev_types",
 }
 SHAPES = {
     "list": {"schema", "iommu_enabled", "devices", "problems"},

@@ -80,7 +80,7 @@ class TestDesktopGpu:
     def test_passthrough_caps(self, host: hp.Host) -> None:
         """Each cap keeps one kind."""
         actual = {cap: tuple(d.name for d in host.passthrough_devices(cap)) for cap in hp.KINDS}
-        assert {"pci": PASSTHROUGH, "usb_device": (), "scsi": ()} == actual
+        assert {"pci": PASSTHROUGH, "usb_device": (), "scsi": (), "mdev": ()} == actual
 
     def test_affected_by(self, host: hp.Host) -> None:
         """What goes with each device."""

@@ -112,6 +112,7 @@ class TestIntelVmd:
             "pci": ("pci_10000_e1_00_0",),
             "usb_device": (),
             "scsi": ("scsi_0_0_0_0",),
+            "mdev": (),
         } == actual
 
     def test_affected_by(self, host: hp.Host) -> None:

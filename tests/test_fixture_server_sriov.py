@@ -176,6 +176,7 @@ class TestServerSriov:
             "pci": PCI_PASSTHROUGH,
             "usb_device": (),
             "scsi": ("scsi_0_0_0_0", "scsi_0_0_1_0"),
+            "mdev": (),
         } == actual
         controllers = host.passthrough_devices("pci", include_controllers=True)
         assert (*PCI_PASSTHROUGH[:4], "pci_0000_05_00_0", *PCI_PASSTHROUGH[4:]) == tuple(
@@ -230,6 +231,7 @@ class TestServerSriov:
                 reset_methods=("flr",),
                 has_reset=True,
                 sriov_numvfs=None,
+                vf_index=1,
             )
             == vf.pci
         )
@@ -252,6 +254,8 @@ class TestServerSriov:
                 reset_methods=("flr", "bus"),
                 has_reset=True,
                 sriov_numvfs=2,
+                sriov_totalvfs=64,
+                vfs=("pci_0000_03_02_0", "pci_0000_03_02_1"),
             )
             == pf.pci
         )

@@ -322,6 +322,7 @@ class TestServerSriov:
                 reset_methods=("flr",),
                 has_reset=True,
                 sriov_numvfs=None,
+                vf_index=0,
             )
             == host.device("0000:03:02.0").pci
         )

@@ -44,7 +44,19 @@ if TYPE_CHECKING:
     from ._explain import GROUP_KINDS, WHYS, Affected, GroupKind, GroupVerdict, Why, class_name
     from ._journal import JournalEntry, JournalMember
     from ._kernel import Kernel, LiveKernel
-    from ._model import ClassDevice, Device, Host, PciInfo, ProcFacts, ScsiInfo, UsbInfo
+    from ._model import (
+        ClassDevice,
+        Device,
+        Host,
+        MdevInfo,
+        MdevType,
+        PciInfo,
+        ProcFacts,
+        ScsiInfo,
+        UsbInfo,
+        VgpuInfo,
+        VgpuType,
+    )
     from ._plan import REFUSAL_CODES, Member, Plan, Write
     from ._readiness import (
         FINDING_CODES,
@@ -67,6 +79,7 @@ if TYPE_CHECKING:
         iommu_status,
         passthrough_devices,
         scan,
+        vanish_with_vfs,
     )
 
     __version__: str
@@ -99,7 +112,19 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "_journal": ("JournalEntry", "JournalMember"),
     "_kernel": ("Kernel", "LiveKernel"),
-    "_model": ("ClassDevice", "Device", "Host", "PciInfo", "ProcFacts", "ScsiInfo", "UsbInfo"),
+    "_model": (
+        "ClassDevice",
+        "Device",
+        "Host",
+        "MdevInfo",
+        "MdevType",
+        "PciInfo",
+        "ProcFacts",
+        "ScsiInfo",
+        "UsbInfo",
+        "VgpuInfo",
+        "VgpuType",
+    ),
     "_plan": ("REFUSAL_CODES", "Member", "Plan", "Write"),
     "_readiness": (
         "FINDING_CODES",
@@ -122,6 +147,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "iommu_status",
         "passthrough_devices",
         "scan",
+        "vanish_with_vfs",
     ),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -201,6 +227,8 @@ __all__ = [
     "Kind",
     "LiveKernel",
     "LockTimeoutError",
+    "MdevInfo",
+    "MdevType",
     "Member",
     "MemberResult",
     "Outcome",
@@ -215,6 +243,8 @@ __all__ = [
     "SysfsNotFoundError",
     "UsbInfo",
     "Verdict",
+    "VgpuInfo",
+    "VgpuType",
     "Why",
     "Write",
     "WriteTimeoutError",
@@ -233,4 +263,5 @@ __all__ = [
     "recover",
     "release",
     "scan",
+    "vanish_with_vfs",
 ]

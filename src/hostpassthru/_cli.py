@@ -20,7 +20,7 @@ from ._scan import check, explain_affected, group_verdicts, iommu_status, replay
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-    from ._model import Device, Host
+    from ._model import Device, Host, PciInfo
     from ._readiness import Assessment, IommuStatus
 
 __all__ = ["main"]
@@ -98,6 +98,23 @@ def _cmd_list(args: argparse.Namespace, host: Host) -> int:
         print("no devices" if args.all else "no passthrough devices")
     else:
         print(_table(rows))
+    parents = [d for d in host.devices if d.mdev_types] if args.cap == "mdev" else []
+    if parents:
+        types: list[tuple[str, ...]] = [("PARENT", "TYPE", "NAME", "API", "AVAILABLE", "DEVICES")]
+        types += [
+            (
+                p.name,
+                t.id,
+                t.name or "-",
+                t.device_api or "-",
+                "-" if t.available_instances is None else str(t.available_instances),
+                str(len(t.devices)),
+            )
+            for p in parents
+            for t in p.mdev_types
+        ]
+        print()
+        print(_table(types))
     _warn_problems(host)
     return 0
 
@@ -207,8 +224,11 @@ def _facts(dev: Device) -> list[tuple[str, str]]:
             ),
             ("revision", "-" if p.revision is None else f"0x{p.revision:02x}"),
             ("numa node", text(p.numa_node)),
-            ("sr-iov pf", text(p.physfn)),
-            ("sr-iov vfs", text(p.sriov_numvfs)),
+            (
+                "sr-iov pf",
+                text(p.physfn) + ("" if p.vf_index is None else f" (VF {p.vf_index})"),
+            ),
+            ("sr-iov vfs", _vf_count(p)),
             (
                 "reset",
                 "none"
@@ -218,6 +238,20 @@ def _facts(dev: Device) -> list[tuple[str, str]]:
                 else "yes",
             ),
             ("boot vga", "yes" if p.boot_vga else "-"),
+        ]
+    if dev.pci is not None and dev.pci.vgpu is not None:
+        v = dev.pci.vgpu
+        current = "-" if v.current is None else "none" if v.current == 0 else str(v.current)
+        name = v.current_name
+        facts += [
+            ("vgpu type", current + (f" ({name})" if name and v.current else "")),
+            ("vgpu creatable", ", ".join(f"{t.id} ({t.name})" for t in v.creatable) or "none"),
+        ]
+    if dev.mdev is not None:
+        m = dev.mdev
+        facts += [
+            ("mdev type", text(m.type_id) + (f" ({m.type_name})" if m.type_name else "")),
+            ("device api", text(m.device_api)),
         ]
     if dev.usb is not None:
         u = dev.usb
@@ -243,6 +277,33 @@ def _facts(dev: Device) -> list[tuple[str, str]]:
     return facts
 
 
+def _vf_count(p: PciInfo) -> str:
+    if p.sriov_numvfs is None:
+        return "-"
+    total = "" if p.sriov_totalvfs is None else f" of {p.sriov_totalvfs}"
+    probe = p.sriov_drivers_autoprobe
+    autoprobe = "" if probe is None else f", drivers autoprobe {'on' if probe else 'off'}"
+    return f"{p.sriov_numvfs}{total} enabled{autoprobe}"
+
+
+def _virt_rows(host: Host, dev: Device) -> list[tuple[str, ...]]:
+    """A PF's VFs, one line each, and a parent's mediated-device types."""
+    rows: list[tuple[str, ...]] = []
+    if dev.pci is not None:
+        for n, name in enumerate(dev.pci.vfs):
+            vf = host.device(name) if name in host else None
+            what = "gone" if vf is None else f"[{vf.driver or 'no driver'}]"
+            group = "" if vf is None or vf.iommu_group is None else f"  group {vf.iommu_group}"
+            rows.append(("virtual functions:" if n == 0 else "", f"VF {n}  {name}  {what}{group}"))
+    for n, t in enumerate(dev.mdev_types):
+        available = "-" if t.available_instances is None else str(t.available_instances)
+        line = f"{t.id}  {t.name or '-'}  {t.device_api or '-'}  {available} available"
+        if t.devices:
+            line += "  (" + ", ".join(t.devices) + ")"
+        rows.append(("mdev types:" if n == 0 else "", line))
+    return rows
+
+
 def _cmd_show(args: argparse.Namespace, host: Host) -> int:
     dev = host.device(args.device)
     group = next(
@@ -253,6 +314,7 @@ def _cmd_show(args: argparse.Namespace, host: Host) -> int:
         _print_json(json_document("show", dev, host=host))
         return 0
     rows: list[tuple[str, ...]] = [(f"{k}:", v) for k, v in _facts(dev)]
+    rows += _virt_rows(host, dev)
     if group is not None:
         rows.append(
             (

@@ -83,6 +83,20 @@ def _listed(
     return tuple(d for d in host.devices if cap is None or d.kind == cap)
 
 
+def _list_document(host: Host, listed: tuple[Device, ...], cap: Kind | None) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "iommu_enabled": host.iommu_enabled,
+        "devices": [device_dict(d) for d in listed],
+    }
+    if cap == "mdev":
+        # What each parent can still create, beside what exists.
+        doc["mdev_types"] = [
+            {"parent": p.name, **attrs.asdict(t)} for p in host.devices for t in p.mdev_types
+        ]
+    doc["problems"] = list(host.problems)
+    return doc
+
+
 def json_document(
     command: Document,
     *devices: Device | str,
@@ -108,12 +122,7 @@ def json_document(
         raise ValueError(f"the {command} document takes no devices")
     doc: dict[str, Any]
     if command == "list":
-        listed = _listed(host, cap, include_controllers, include_all)
-        doc = {
-            "iommu_enabled": host.iommu_enabled,
-            "devices": [device_dict(d) for d in listed],
-            "problems": list(host.problems),
-        }
+        doc = _list_document(host, _listed(host, cap, include_controllers, include_all), cap)
     elif command == "tree":
         doc = {
             "iommu_enabled": host.iommu_enabled,

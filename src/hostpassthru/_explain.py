@@ -68,6 +68,8 @@ _CLASS_NAMES = {
 
 def class_name(dev: Device) -> str:
     """A short name for what the device is: "GPU", "NVMe controller", "USB hub"."""
+    if dev.kind == "mdev":
+        return "mediated device"
     if dev.kind == "usb_device":
         return "USB hub" if "usb_hub" in dev.reasons else "USB device"
     if dev.kind == "scsi":

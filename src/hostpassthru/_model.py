@@ -25,20 +25,80 @@ __all__ = [
     "ClassDevice",
     "Device",
     "Host",
+    "MdevInfo",
+    "MdevType",
     "PciInfo",
     "ProcFacts",
     "ScsiInfo",
     "UsbInfo",
+    "VgpuInfo",
+    "VgpuType",
     "device_name",
 ]
 
-_PREFIX: dict[Kind, str] = {"pci": "pci_", "usb_device": "usb_", "scsi": "scsi_"}
+_PREFIX: dict[Kind, str] = {"pci": "pci_", "usb_device": "usb_", "scsi": "scsi_", "mdev": "mdev_"}
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 
 
 def device_name(kind: Kind, sys_name: str) -> str:
-    """The libvirt-style name: ``pci_0000_00_19_0``, ``usb_1_2_3``, ``scsi_0_0_0_0``."""
+    """The libvirt-style name: ``pci_0000_00_19_0``, ``usb_1_2_3``, ``scsi_0_0_0_0``.
+
+    A mediated device is ``mdev_`` and its UUID with ``_`` for ``-``.
+    """
     return _PREFIX[kind] + _NOT_ALNUM.sub("_", sys_name)
+
+
+@attrs.frozen(kw_only=True)
+class VgpuType:
+    """One vGPU type an NVIDIA VF offers (``nvidia/creatable_vgpu_types``)."""
+
+    #: The number written to ``current_vgpu_type`` to create it (557).
+    id: int
+    #: NVIDIA's name for it ("NVIDIA L4-1B").
+    name: str
+
+
+@attrs.frozen(kw_only=True)
+class VgpuInfo:
+    """NVIDIA's vGPU interface on a VF: the VF is passed as it is, never bound to vfio-pci."""
+
+    #: The types that can be created on it now; () when the card's capacity is used up.
+    creatable: tuple[VgpuType, ...]
+    #: The type id set on it: 0 when none is (the VF carries no vGPU yet); None if unreadable.
+    current: int | None
+
+    @property
+    def current_name(self) -> str | None:
+        """The name of the current type, where the creatable list still names it."""
+        return next((t.name for t in self.creatable if t.id == self.current), None)
+
+
+@attrs.frozen(kw_only=True)
+class MdevType:
+    """One type of mediated device a parent can create (``mdev_supported_types/<id>/``)."""
+
+    #: The directory name, what ``create_mdev`` takes: "i915-GVTg_V5_4", "nvidia-63".
+    id: str
+    #: The type's ``name`` ("GVTg_V5_4", "GRID M10-2Q"); None where the parent gives none.
+    name: str | None
+    description: str | None
+    #: What the mediated device looks like to VFIO: "vfio-pci", "vfio-ccw", "vfio-ap".
+    device_api: str | None
+    #: How many more the parent can create of this type now.
+    available_instances: int | None
+    #: The names (``mdev_...``) of the existing mediated devices of this type.
+    devices: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class MdevInfo:
+    """Facts only a mediated device has."""
+
+    #: Its type's id ("i915-GVTg_V5_4"), from the ``mdev_type`` link.
+    type_id: str | None
+    #: Its type's ``name``, from the parent's ``mdev_supported_types``.
+    type_name: str | None
+    device_api: str | None
 
 
 @attrs.frozen(kw_only=True)
@@ -66,6 +126,16 @@ class PciInfo:
     driver_override: str | None = None
     #: The ``modalias`` (``pci:v000010DEd00001B81sv...``) that modules.alias lines match.
     modalias: str | None = None
+    #: How many VFs the physical function can have at most.
+    sriov_totalvfs: int | None = None
+    #: Whether new VFs are offered to drivers as they appear (``sriov_drivers_autoprobe``).
+    sriov_drivers_autoprobe: bool | None = None
+    #: A physical function's VFs (names, from its ``virtfnN`` links), in N order.
+    vfs: tuple[str, ...] = ()
+    #: A virtual function's N in its PF's ``virtfnN``; None for other functions.
+    vf_index: int | None = None
+    #: NVIDIA's vGPU interface on a VF (``nvidia/``), where the driver offers it.
+    vgpu: VgpuInfo | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -156,10 +226,15 @@ class Device:
     pci: PciInfo | None = None
     usb: UsbInfo | None = None
     scsi: ScsiInfo | None = None
+    mdev: MdevInfo | None = None
+    #: The mediated-device types this node can create, as a parent (``class/mdev_bus``).
+    mdev_types: tuple[MdevType, ...] = ()
 
     @property
     def description(self) -> str | None:
         """Vendor and product in words, as well as they are known."""
+        if self.mdev is not None:
+            return self.mdev.type_name or self.mdev.type_id
         if self.scsi is not None:
             words = (self.scsi.vendor, self.scsi.model)
         elif self.usb is not None:
@@ -352,6 +427,25 @@ class Host:
         position = self._index.position
         picked.update(position[m.name] for m in roots[1:])
         picked.discard(position[dev.name])
+        return tuple(self.devices[i] for i in sorted(picked))
+
+    def vanish_with_vfs(self, key: str | Device) -> tuple[Device, ...]:
+        """What leaves the host when this PF's VFs are disabled (``set_vfs(pf, 0)``).
+
+        Writing 0 to ``sriov_numvfs`` removes every VF device at once, and with it
+        whatever sits beneath a VF (a mediated device, a vGPU); the PF stays.
+        Ordered by path; () for a function without VFs.
+        """
+        dev = self.device(key)
+        if dev.pci is None:
+            return ()
+        picked: set[int] = set()
+        position = self._index.position
+        for name in dev.pci.vfs:
+            if name in position:
+                lo, hi = self._subtree(self.devices[position[name]])
+                picked.update(range(lo, hi))
+                picked.add(position[name])
         return tuple(self.devices[i] for i in sorted(picked))
 
     def block_device(self, name: str) -> ClassDevice | None:

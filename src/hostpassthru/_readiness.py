@@ -10,7 +10,8 @@ from typing import Literal, get_args
 
 import attrs
 
-from ._model import ClassDevice, Device, Host, ProcFacts
+from ._model import ClassDevice, Device, Host, ProcFacts, VgpuInfo
+from ._sriov import passed_in_place
 
 __all__ = [
     "FINDING_CODES",
@@ -43,6 +44,10 @@ FindingCode = Literal[
     "no_reset",
     "sriov_pf_with_vfs",
     "sriov_vf",
+    "vgpu",
+    "vgpu_type_unset",
+    "mdev",
+    "mdev_no_driver",
     "acs_override",
     "usb_hub",
     "usb_no_iommu",
@@ -212,7 +217,11 @@ class _Checker:
             return False
         members = [d for d in self.going() if d.kind == "pci"]
         for member in members:
-            if not _neutral(member.driver) and not member.stays_with_host:
+            if (
+                not _neutral(member.driver)
+                and not member.stays_with_host
+                and not passed_in_place(member)
+            ):
                 self.add(
                     "host_driver",
                     "action",
@@ -312,12 +321,63 @@ class _Checker:
                 f"disable them first (echo 0 > /sys/bus/pci/devices/{dev.sys_name}/"
                 "sriov_numvfs), or pass a VF instead",
             )
+        if pci.vgpu is not None:
+            self._vgpu(pci.vgpu)
         if pci.physfn is not None:
             self.add(
                 "sriov_vf",
                 "info",
                 f"{dev.sys_name} is an SR-IOV virtual function of {pci.physfn}",
                 f"keep {pci.physfn} bound to its host driver while the VF is in use",
+            )
+
+    def _vgpu(self, vgpu: VgpuInfo) -> None:
+        """NVIDIA's vGPU on a VF: passed as it is once a type is set, never through vfio-pci."""
+        addr = self.dev.sys_name
+        if vgpu.current is None:
+            return
+        if vgpu.current == 0:
+            ids = ", ".join(f"{t.id} ({t.name})" for t in vgpu.creatable)
+            self.add(
+                "vgpu_type_unset",
+                "action",
+                f"{addr} carries no vGPU type yet: NVIDIA's driver passes the VF only once "
+                "one is set" + ("" if ids else ", and the card has no room for another vGPU"),
+                f"choose one of {ids} and write its id to "
+                f"/sys/bus/pci/devices/{addr}/nvidia/current_vgpu_type"
+                if ids
+                else "remove a vGPU from another VF of the card (write 0 to its current_vgpu_type)",
+            )
+            return
+        name = vgpu.current_name
+        self.add(
+            "vgpu",
+            "info",
+            f"{addr} carries vGPU type {vgpu.current}"
+            + (f" ({name})" if name else "")
+            + ": NVIDIA's driver passes it as it is, without vfio-pci",
+            f"keep it bound to {self.dev.driver or 'its driver'}; "
+            "pass it to the VM as a PCI host device",
+        )
+
+    def mdev(self) -> None:
+        """A mediated device: only it goes; its parent stays with the host."""
+        dev = self.dev
+        what = (dev.mdev.type_name or dev.mdev.type_id) if dev.mdev is not None else None
+        parent = dev.parent or "a parent that is not a node"
+        self.add(
+            "mdev",
+            "info",
+            f"a mediated device{f' of type {what}' if what else ''} on {parent}: "
+            "only it goes, its parent stays with the host",
+        )
+        if dev.driver is None:
+            self.add(
+                "mdev_no_driver",
+                "action",
+                f"{dev.sys_name} is bound to no driver: VFIO cannot open it",
+                "load its vendor's mdev driver (kvmgt for GVT-g, nvidia_vgpu_vfio for NVIDIA, "
+                "vfio_ccw or vfio_ap on s390; vfio_mdev before Linux 5.16)",
             )
 
     def usb(self) -> None:
@@ -445,6 +505,8 @@ def assess(host: Host, dev: Device) -> Assessment:
         passable = checker.pci()
     elif dev.kind == "usb_device":
         checker.usb()
+    elif dev.kind == "mdev":
+        checker.mdev()
     else:
         checker.scsi()
     if passable:

@@ -23,17 +23,18 @@ if TYPE_CHECKING:
 
 __all__ = ["Recorded", "record"]
 
-# Links the readers follow (driver, iommu_group, physfn), the class device's
-# "device" link, and the SR-IOV links that show the VFs of a PF.
-_LINKS = ("driver", "physfn", "device")
+# Links the readers follow (driver, iommu_group, physfn, a mediated device's
+# mdev_type), the class device's "device" link, and the SR-IOV links that show
+# the VFs of a PF.
+_LINKS = ("driver", "physfn", "device", "mdev_type")
 _VIRTFN = re.compile(r"virtfn\d+\Z")
 _PCI_ADDRESS = re.compile(r"[0-9a-f]{4,}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]\Z")
 _PRINTABLE = re.compile(r"[\x20-\x7e\t\n]*\Z")
 #: The subsystem of each kind of node: the bus the path reader lists it under.
-_NODE_SUBSYSTEM = {"pci": "pci", "usb_device": "usb", "scsi": "scsi"}
+_NODE_SUBSYSTEM = {"pci": "pci", "usb_device": "usb", "scsi": "scsi", "mdev": "mdev"}
 #: Subsystems whose entries some reader lists: a directory that must exist but
 #: is no node or class device of the host must not be written under one of these.
-_READ_SUBSYSTEMS = frozenset({"pci", "usb", "scsi_device", *_sysfs.CLASSES})
+_READ_SUBSYSTEMS = frozenset({"pci", "usb", "scsi_device", "mdev", *_sysfs.CLASSES})
 #: The subsystem written for such a directory where its own would make it one.
 _INERT = "hostpassthru_directory"
 
@@ -61,6 +62,17 @@ def _readlink(path: str) -> str | None:
         return os.readlink(path)
     except OSError:
         return None
+
+
+def _links(base: str) -> list[str]:
+    """The links read in a device directory: the fixed ones, VFs, holders, a parent's mdevs."""
+    links = list(_LINKS)
+    links += [n for n in _names(base) if _VIRTFN.match(n)]
+    links += [f"holders/{n}" for n in _names(f"{base}/holders")]
+    for type_id in _names(f"{base}/mdev_supported_types"):
+        devices = f"mdev_supported_types/{type_id}/devices"
+        links += [f"{devices}/{n}" for n in _names(f"{base}/{devices}")]
+    return links
 
 
 def _names(directory: str) -> list[str]:
@@ -131,10 +143,7 @@ class _Recorder:
                 texts.append((name, content))
             else:
                 binaries.append((name, content))
-        links = list(_LINKS)
-        links += [n for n in _names(base) if _VIRTFN.match(n)]
-        links += [f"holders/{n}" for n in _names(f"{base}/holders")]
-        found = [(name, _readlink(f"{base}/{name}")) for name in links]
+        found = [(name, _readlink(f"{base}/{name}")) for name in _links(base)]
         if want.group is not None:
             # The group the readers found, from the group directory or the link (SPEC 2).
             found.append(("iommu_group", f"{_up(path)}/kernel/iommu_groups/{want.group}"))
@@ -227,14 +236,20 @@ def _wanted(host: Host, root: str) -> dict[str, _Want]:
             for path in _group_members(root, number)[:1]:
                 wanted.setdefault(path, _Want(_inert(root, path), group=number))
     for dev in host.devices:
-        attributes = _sysfs.ATTRIBUTES[dev.kind]
+        attributes = _sysfs.recorded_attributes(dev.kind) + tuple(
+            # A mediated-device parent's types (the class/mdev_bus entry follows from them).
+            f"mdev_supported_types/{t.id}/{name}"
+            for t in dev.mdev_types
+            for name in _sysfs.MDEV_TYPE_ATTRIBUTES
+        )
         no_uevent = not os.path.exists(f"{root}/{dev.path}/uevent")
         wanted[dev.path] = _Want(
             _NODE_SUBSYSTEM[dev.kind],
             (*attributes, "reset") if dev.kind == "pci" else attributes,
             dev.name,
             devtype="usb_device" if dev.kind == "usb_device" and no_uevent else None,
-            group=own_group.get(dev.name),
+            # An mdev's emulated group is no IOMMU group of the host, but it is read.
+            group=dev.iommu_group if dev.kind == "mdev" else own_group.get(dev.name),
         )
     return wanted
 

@@ -20,8 +20,10 @@ describes it all.
 calls (a real directory or pyfakefs alike), adding what the kernel would:
 the ``subsystem`` link, the ``bus/*/devices`` or ``class/*`` entry, the
 ``uevent`` file, the driver directory, and ``kernel/iommu_groups/N/devices/*``
-from each ``iommu_group`` link. :func:`snapshot` gives what the path reader
-would find in that tree, without writing it.
+from each ``iommu_group`` link, and the ``class/mdev_bus`` entry of a device
+with ``mdev_supported_types/`` attributes (a mediated-device parent).
+:func:`snapshot` gives what the path reader would find in that tree, without
+writing it.
 """
 
 from __future__ import annotations
@@ -34,7 +36,14 @@ import attrs
 
 from . import _sysfs
 from ._errors import FixtureError
-from ._records import ClassDeviceRecord, DeviceRecord, Kind, ProcRecord, Snapshot
+from ._records import (
+    ClassDeviceRecord,
+    DeviceRecord,
+    Kind,
+    MdevTypeRecord,
+    ProcRecord,
+    Snapshot,
+)
 
 __all__ = [
     "BUSES",
@@ -61,6 +70,7 @@ BUSES = frozenset(
         "gpio",
         "hid",
         "i2c",
+        "mdev",
         "mdio_bus",
         "mei",
         "memory",
@@ -337,6 +347,9 @@ def materialize_device(root: str, dev: RecordedDevice) -> None:
             _symlink(directory, os.path.join(target_abs, "devices", name))
         if key != "subsystem":
             _symlink(target_abs, link)
+    if any(key.startswith("mdev_supported_types/") for key, _ in dev.attributes):
+        # The kernel links every registered mediated-device parent into class/mdev_bus.
+        _symlink(directory, os.path.join(root, "class", "mdev_bus", name))
     if subsystem:
         if subsystem in BUSES:
             home = os.path.join(root, "bus", subsystem)
@@ -429,6 +442,8 @@ class _MemoryTree:
             if key != "subsystem":
                 self.mkdirs(link.rpartition("/")[0])
                 self.links[link] = (resolved, last)
+        if any(key.startswith("mdev_supported_types/") for key, _ in dev.attributes):
+            self.symlink(directory, f"class/mdev_bus/{name}")
         subsystem = dev.subsystem
         if subsystem:
             if subsystem in BUSES:
@@ -527,17 +542,14 @@ class _Replay:
     ) -> DeviceRecord | None:
         tree = self.tree
         attributes: dict[str, str] = {}
-        missing = False
-        for name in _sysfs.ATTRIBUTES[kind]:
-            try:
-                attributes[name] = tree.read_text(f"{path}/{name}")
-            except _MissingError:
-                missing = True
-            except _IsDirectoryError:
-                self.problems.append(f"{sys_name}: {name}: unreadable (Is a directory)")
+        missing = self.attributes(sys_name, path, _sysfs.ATTRIBUTES[kind], attributes)
         found: dict[str, str] = {}
-        names = ("driver", *(("iommu_group",) if links else ()), "physfn")
-        for name in names if kind == "pci" else ("driver",):
+        names: tuple[str, ...] = ("driver",)
+        if kind == "pci":
+            names = ("driver", *(("iommu_group",) if links else ()), "physfn")
+        elif kind == "mdev":
+            names = ("driver", *(("iommu_group",) if links else ()), "mdev_type")
+        for name in names:
             try:
                 found[name] = tree.readlink(f"{path}/{name}")[1]
             except _MissingError:
@@ -546,6 +558,14 @@ class _Replay:
                 self.problems.append(f"{sys_name}: {name}: not a symlink")
         if missing and not tree.isdir(path):
             return None
+        virtfns: tuple[tuple[int, str], ...] = ()
+        if "sriov_numvfs" in attributes:
+            # As the path reader: the other sriov_* files and the links of a PF only.
+            self.attributes(sys_name, path, _sysfs.SRIOV_ATTRIBUTES, attributes)
+            if attributes["sriov_numvfs"] not in ("", "0"):
+                virtfns = self.virtfns(path)
+        if "physfn" in found:
+            self.attributes(sys_name, path, _sysfs.VGPU_ATTRIBUTES, attributes)
         return DeviceRecord(
             kind=kind,
             sys_name=sys_name,
@@ -560,7 +580,58 @@ class _Replay:
             interface_classes=interface_classes,
             block=tuple(tree.listdir(f"{path}/block")) if kind == "scsi" else (),
             generic=tuple(tree.listdir(f"{path}/scsi_generic")) if kind == "scsi" else (),
+            virtfns=virtfns,
+            mdev_type=found.get("mdev_type"),
         )
+
+    def attributes(
+        self,
+        sys_name: str,
+        path: str,
+        names: tuple[str, ...],
+        into: dict[str, str],
+    ) -> bool:
+        """Read *names* under *path* into *into*; True if any was missing."""
+        missing = False
+        for name in names:
+            try:
+                into[name] = self.tree.read_text(f"{path}/{name}")
+            except _MissingError:
+                missing = True
+            except _IsDirectoryError:
+                self.problems.append(f"{sys_name}: {name}: unreadable (Is a directory)")
+        return missing
+
+    def virtfns(self, path: str) -> tuple[tuple[int, str], ...]:
+        found = []
+        for entry in self.tree.listdir(path):
+            number = entry[6:]
+            if entry.startswith("virtfn") and number.isascii() and number.isdigit():
+                try:
+                    found.append((int(number), self.tree.readlink(f"{path}/{entry}")[1]))
+                except (_MissingError, _NotLinkError):
+                    continue
+        return tuple(sorted(found))
+
+    def mdev_types(self) -> list[MdevTypeRecord]:
+        """As _sysfs.read_mdev_types: each parent's types, through class/mdev_bus."""
+        records = []
+        for entry, parent in self.entries("class/mdev_bus"):
+            top = f"{parent}/mdev_supported_types"
+            for type_id in self.tree.listdir(top):
+                attributes: dict[str, str] = {}
+                base = f"{top}/{type_id}"
+                names = _sysfs.MDEV_TYPE_ATTRIBUTES
+                self.attributes(f"{entry}: {type_id}", base, names, attributes)
+                records.append(
+                    MdevTypeRecord(
+                        parent=parent,
+                        type_id=type_id,
+                        attributes=attributes,
+                        devices=tuple(self.tree.listdir(f"{base}/devices")),
+                    ),
+                )
+        return sorted(records, key=lambda r: (r.parent, r.type_id))
 
     def groups(self) -> dict[int, tuple[str, ...]]:
         groups: dict[int, tuple[str, ...]] = {}
@@ -617,6 +688,10 @@ class _Replay:
                 or class_path.rpartition("/")[0].rpartition("/")[0]
             )
             records.append(self.record("scsi", path.rpartition("/")[2], path, links=False))
+        records += [
+            self.record("mdev", name, path, links=links)
+            for name, path in self.entries("bus/mdev/devices")
+        ]
         return [r for r in records if r is not None]
 
     def class_devices(self) -> list[ClassDeviceRecord]:
@@ -682,4 +757,5 @@ def snapshot(recording: Recording) -> Snapshot:
         problems=tuple(replay.problems),
         class_devices=tuple(replay.class_devices()),
         proc=_proc(recording),
+        mdev_types=tuple(replay.mdev_types()),
     )

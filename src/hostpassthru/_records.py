@@ -13,13 +13,14 @@ __all__ = [
     "ClassDeviceRecord",
     "DeviceRecord",
     "Kind",
+    "MdevTypeRecord",
     "ProcRecord",
     "Snapshot",
     "Source",
 ]
 
-#: What a node is: a PCI function, a USB device or a SCSI device.
-Kind = Literal["pci", "usb_device", "scsi"]
+#: What a node is: a PCI function, a USB device, a SCSI device or a mediated device.
+Kind = Literal["pci", "usb_device", "scsi", "mdev"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 #: The reader: the path reader, the live reader, or a recording replayed from memory.
 Source = Literal["sysfs", "udev", "recording"]
@@ -48,6 +49,10 @@ class DeviceRecord:
     #: Names under the SCSI device's ``block/`` and ``scsi_generic/`` directories.
     block: tuple[str, ...] = ()
     generic: tuple[str, ...] = ()
+    #: (N, kernel name) of each ``virtfnN`` link of an SR-IOV physical function.
+    virtfns: tuple[tuple[int, str], ...] = ()
+    #: Last component of a mediated device's ``mdev_type`` link (the type's id).
+    mdev_type: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -61,6 +66,19 @@ class ClassDeviceRecord:
     attributes: Mapping[str, str]
     #: Names under ``holders/`` (block devices only): dm, md and bcache devices built on it.
     holders: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class MdevTypeRecord:
+    """One ``mdev_supported_types/<id>/`` directory of a parent found through ``class/mdev_bus``."""
+
+    #: The parent device's directory, relative to the sysfs root, symlinks resolved.
+    parent: str
+    type_id: str
+    #: ``name``, ``description``, ``device_api``, ``available_instances``: raw text.
+    attributes: Mapping[str, str]
+    #: Names under the type's ``devices/``: the UUIDs of its mediated devices.
+    devices: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -87,3 +105,5 @@ class Snapshot:
     class_devices: tuple[ClassDeviceRecord, ...] = ()
     #: None when /proc was not read (``scan(sysfs=...)`` without ``proc=``).
     proc: ProcRecord | None = None
+    #: The supported types of every mediated-device parent, in path and id order.
+    mdev_types: tuple[MdevTypeRecord, ...] = ()

@@ -30,6 +30,7 @@ __all__ = [
     "passthrough_devices",
     "replay",
     "scan",
+    "vanish_with_vfs",
 ]
 
 _DATABASES: dict[tuple[str, ...] | None, IdsDatabase] = {}
@@ -130,6 +131,17 @@ def affected_by(dev: Device | str, *, host: Host | None = None) -> tuple[Device,
     *dev* is a Device, a name (``pci_0000_01_00_0``) or a kernel name (``0000:01:00.0``).
     """
     return _this(host).affected_by(dev)
+
+
+def vanish_with_vfs(pf: Device | str, *, host: Host | None = None) -> tuple[Device, ...]:
+    """What leaves the host when *pf*'s VFs are disabled (``set_vfs(pf, 0)``).
+
+    Every VF of the physical function and everything beneath them, ordered by
+    path; () for a function without VFs. Scans this host if no *host*.
+    """
+    if host is None:
+        host = scan()
+    return host.vanish_with_vfs(pf)
 
 
 def explain_affected(

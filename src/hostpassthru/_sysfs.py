@@ -8,7 +8,14 @@ from collections.abc import Callable
 from typing import Literal
 
 from ._errors import SysfsNotFoundError
-from ._records import ClassDeviceRecord, DeviceRecord, Kind, ProcRecord, Snapshot
+from ._records import (
+    ClassDeviceRecord,
+    DeviceRecord,
+    Kind,
+    MdevTypeRecord,
+    ProcRecord,
+    Snapshot,
+)
 
 __all__ = [
     "ATTRIBUTES",
@@ -20,6 +27,7 @@ __all__ = [
     "read_attribute",
     "read_class_devices",
     "read_groups",
+    "read_mdev_types",
     "read_proc",
     "read_record",
     "relative_path",
@@ -57,7 +65,23 @@ ATTRIBUTES: dict[Kind, tuple[str, ...]] = {
         "product",
     ),
     "scsi": ("type", "vendor", "model"),
+    "mdev": (),
 }
+
+#: Read only on an SR-IOV physical function (where ``sriov_numvfs`` is there).
+SRIOV_ATTRIBUTES = ("sriov_totalvfs", "sriov_drivers_autoprobe")
+#: NVIDIA's vGPU interface on a virtual function (vGPU 17+, Linux >= 6.8); read on VFs only.
+VGPU_ATTRIBUTES = ("nvidia/creatable_vgpu_types", "nvidia/current_vgpu_type")
+#: What a mediated-device parent says of each of its supported types.
+MDEV_TYPE_ATTRIBUTES = ("name", "description", "device_api", "available_instances")
+
+
+def recorded_attributes(kind: Kind) -> tuple[str, ...]:
+    """Every attribute file a reader may read on a node of *kind* (for the recorder)."""
+    if kind == "pci":
+        return (*ATTRIBUTES[kind], *SRIOV_ATTRIBUTES, *VGPU_ATTRIBUTES)
+    return ATTRIBUTES[kind]
+
 
 # Every sysfs attribute fits in a page; the kernel's show() callbacks get PAGE_SIZE bytes.
 _PAGE = 4096
@@ -179,14 +203,7 @@ def read_record(  # noqa: PLR0913 - one call per device, all of it needed
     """
     base = f"{root}/{path}"
     attributes: dict[str, str] = {}
-    missing = False
-    for name in ATTRIBUTES[kind]:
-        try:
-            attributes[name] = _read_text(f"{base}/{name}")
-        except FileNotFoundError:
-            missing = True
-        except OSError as exc:
-            problems.append(f"{sys_name}: {name}: unreadable ({_why(exc)})")
+    missing = _read_attributes(base, sys_name, ATTRIBUTES[kind], attributes, problems)
     found, links_missing = _read_links(
         base,
         sys_name,
@@ -194,10 +211,20 @@ def read_record(  # noqa: PLR0913 - one call per device, all of it needed
             *(("driver",) if driver is False else ()),
             *(("iommu_group",) if links else ()),
             *(("physfn",) if kind == "pci" else ()),
+            *(("mdev_type",) if kind == "mdev" else ()),
         ),
         problems,
     )
     missing = missing or links_missing
+    virtfns: tuple[tuple[int, str], ...] = ()
+    if "sriov_numvfs" in attributes:
+        # Only an SR-IOV physical function has sriov_numvfs (Linux 3.8), and only
+        # then are its other sriov_* files and virtfnN links worth asking for.
+        _read_attributes(base, sys_name, SRIOV_ATTRIBUTES, attributes, problems)
+        if attributes["sriov_numvfs"] not in ("", "0"):
+            virtfns = _read_virtfns(base, sys_name, problems)
+    if "physfn" in found:
+        _read_attributes(base, sys_name, VGPU_ATTRIBUTES, attributes, problems)
     # A missing attribute or link is common (no serial on most USB devices, no
     # driver when unbound); a device directory that is gone is not. Where nothing
     # could be read, check once whether the directory is still there.
@@ -227,7 +254,49 @@ def read_record(  # noqa: PLR0913 - one call per device, all of it needed
         interface_classes=interface_classes,
         block=block,
         generic=generic,
+        virtfns=virtfns,
+        mdev_type=found.get("mdev_type"),
     )
+
+
+def _read_attributes(
+    base: str,
+    sys_name: str,
+    names: tuple[str, ...],
+    into: dict[str, str],
+    problems: Problems,
+) -> bool:
+    """Read each of *names* under *base* into *into*; True if any was missing."""
+    missing = False
+    for name in names:
+        try:
+            into[name] = _read_text(f"{base}/{name}")
+        except FileNotFoundError:
+            missing = True
+        except OSError as exc:
+            problems.append(f"{sys_name}: {name}: unreadable ({_why(exc)})")
+    return missing
+
+
+def _read_virtfns(base: str, sys_name: str, problems: Problems) -> tuple[tuple[int, str], ...]:
+    """(N, kernel name) of each ``virtfnN`` link of a physical function, in N order."""
+    try:
+        entries = os.listdir(base)
+    except OSError as exc:
+        problems.append(f"{sys_name}: cannot list ({_why(exc)})")
+        return ()
+    found = []
+    for entry in entries:
+        number = entry[6:]
+        if not (entry.startswith("virtfn") and number.isascii() and number.isdigit()):
+            continue
+        try:
+            found.append((int(number), _link_name(f"{base}/{entry}")))
+        except FileNotFoundError:
+            continue  # the VFs are being disabled right now
+        except OSError as exc:
+            problems.append(f"{sys_name}: {entry}: unreadable ({_why(exc)})")
+    return tuple(sorted(found))
 
 
 def read_groups(root: str, problems: Problems) -> dict[int, tuple[str, ...]]:
@@ -363,6 +432,52 @@ def _read_scsi(root: str, problems: Problems) -> list[DeviceRecord]:
     return records
 
 
+def read_mdevs(root: str, problems: Problems, links: bool) -> list[DeviceRecord]:
+    """The mediated devices under ``bus/mdev/devices`` (Linux 4.10)."""
+    records = []
+    bus = f"{root}/bus/mdev/devices"
+    for name in _listdir(bus, problems, "bus/mdev/devices"):
+        path = relative_path(root, f"{bus}/{name}")
+        if path is None:
+            continue
+        record = read_record(root, "mdev", name, path, problems, links=links)
+        if record is not None:
+            records.append(record)
+    return records
+
+
+def read_mdev_types(root: str, problems: Problems) -> list[MdevTypeRecord]:
+    """Each mdev parent's supported types, found through ``class/mdev_bus``.
+
+    The kernel links every registered parent there (a class_compat link, no
+    class device of its own, so libudev does not list it); each parent has one
+    ``mdev_supported_types/<id>/`` directory per type it can create.
+    """
+    records = []
+    top = f"{root}/class/mdev_bus"
+    for entry in _listdir(top, problems, "class/mdev_bus"):
+        parent = relative_path(root, f"{top}/{entry}")
+        if parent is None:
+            continue
+        types_dir = f"{root}/{parent}/mdev_supported_types"
+        for type_id in _listdir(types_dir, problems, f"{entry}: mdev_supported_types"):
+            attributes: dict[str, str] = {}
+            base = f"{types_dir}/{type_id}"
+            _read_attributes(
+                base, f"{entry}: {type_id}", MDEV_TYPE_ATTRIBUTES, attributes, problems
+            )
+            devices = _listdir(f"{base}/devices", problems, f"{entry}: {type_id}: devices")
+            records.append(
+                MdevTypeRecord(
+                    parent=parent,
+                    type_id=type_id,
+                    attributes=attributes,
+                    devices=tuple(devices),
+                ),
+            )
+    return sorted(records, key=lambda r: (r.parent, r.type_id))
+
+
 #: Class -> the attributes read for each of its devices.
 CLASSES: dict[str, tuple[str, ...]] = {
     "block": ("dev",),
@@ -446,6 +561,7 @@ def assemble(
         problems=tuple(problems),
         class_devices=tuple(read_class_devices(root, problems)),
         proc=None if proc is None else read_proc(proc, problems),
+        mdev_types=tuple(read_mdev_types(root, problems)),
     )
 
 
@@ -457,6 +573,7 @@ def read(root: str, proc: str | None = None) -> Snapshot:
             *_read_pci(root, problems, links=links),
             *_read_usb(root, problems),
             *_read_scsi(root, problems),
+            *read_mdevs(root, problems, links),
         ]
 
     return assemble(root, proc, "sysfs", nodes)

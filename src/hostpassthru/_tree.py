@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import attrs
@@ -11,17 +12,22 @@ from ._model import (
     ClassDevice,
     Device,
     Host,
+    MdevInfo,
+    MdevType,
     PciInfo,
     ProcFacts,
     ScsiInfo,
     UsbInfo,
+    VgpuInfo,
+    VgpuType,
     device_name,
 )
-from ._records import DeviceRecord
+from ._records import DeviceRecord, MdevTypeRecord
 from ._rules import Reason, own_reasons
+from ._sriov import parse_vgpu_current, parse_vgpu_types
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable
 
     from ._records import ClassDeviceRecord, Kind, ProcRecord, Snapshot
 
@@ -35,7 +41,7 @@ class _Parser:
     record: DeviceRecord
     problems: list[str]
 
-    def _parse(self, attr: str, convert: Callable[[str], int]) -> int | None:
+    def parse(self, attr: str, convert: Callable[[str], int]) -> int | None:
         raw = self.record.attributes.get(attr)
         if raw is None:
             return None
@@ -47,10 +53,10 @@ class _Parser:
 
     def hex(self, attr: str) -> int | None:
         """``0x8086`` or ``8086``, as PCI and USB write ids."""
-        return self._parse(attr, lambda s: _nonnegative(int(s, 16)))
+        return self.parse(attr, lambda s: _nonnegative(int(s, 16)))
 
     def dec(self, attr: str) -> int | None:
-        return self._parse(attr, lambda s: int(s, 10))
+        return self.parse(attr, lambda s: int(s, 10))
 
     def text(self, attr: str) -> str | None:
         # SCSI INQUIRY strings come padded with spaces; the reader strips them.
@@ -61,6 +67,12 @@ def _nonnegative(value: int) -> int:
     if value < 0:
         raise ValueError(value)
     return value
+
+
+#: The kinds with an IOMMU group of their own: PCI functions, and mediated devices,
+#: which the VFIO core puts each in a group of its own (an emulated one, which
+#: says nothing of the IOMMU: GVT-g works with the IOMMU off).
+_GROUPED = ("pci", "mdev")
 
 
 def _own_groups(snapshot: Snapshot, problems: list[str]) -> dict[str, int]:
@@ -74,7 +86,7 @@ def _own_groups(snapshot: Snapshot, problems: list[str]) -> dict[str, int]:
     own: dict[str, int] = {}
     for record in snapshot.records:
         raw = record.iommu_group_link
-        if record.kind != "pci" or raw is None:
+        if record.kind not in _GROUPED or raw is None:
             continue
         try:
             own[record.sys_name] = _nonnegative(int(raw, 10))
@@ -100,12 +112,87 @@ class _Facts:
     pci: PciInfo | None = None
     usb: UsbInfo | None = None
     scsi: ScsiInfo | None = None
+    mdev: MdevInfo | None = None
 
 
-def _facts(record: DeviceRecord, problems: list[str]) -> _Facts:
+@attrs.frozen(kw_only=True)
+class _Virt:
+    """What one node's facts need from the others: VF indexes, mdev types by parent."""
+
+    #: VF kernel name -> its N in the PF's virtfnN.
+    vf_index: Mapping[str, int]
+    #: Parent path -> its types' records, by id.
+    types: Mapping[str, Mapping[str, MdevTypeRecord]]
+
+
+def _virt(snapshot: Snapshot) -> _Virt:
+    vf_index = {vf: n for r in snapshot.records for n, vf in r.virtfns}
+    types: dict[str, dict[str, MdevTypeRecord]] = {}
+    for t in snapshot.mdev_types:
+        types.setdefault(t.parent, {})[t.type_id] = t
+    return _Virt(vf_index=vf_index, types=types)
+
+
+def _vgpu(p: _Parser) -> VgpuInfo | None:
+    record = p.record
+    creatable = record.attributes.get("nvidia/creatable_vgpu_types")
+    current = record.attributes.get("nvidia/current_vgpu_type")
+    if creatable is None and current is None:
+        return None
+    types: tuple[tuple[int, str], ...] = ()
+    if creatable is not None:
+        types, bad = parse_vgpu_types(creatable)
+        problems = [f"{record.sys_name}: nvidia/creatable_vgpu_types: skipped {b!r}" for b in bad]
+        p.problems.extend(problems)
+    return VgpuInfo(
+        creatable=tuple(VgpuType(id=i, name=n) for i, n in types),
+        current=None
+        if current is None
+        else p.parse("nvidia/current_vgpu_type", parse_vgpu_current),
+    )
+
+
+def _mdev_types(records: Mapping[str, MdevTypeRecord], problems: list[str]) -> tuple[MdevType, ...]:
+    out = []
+    for type_id in sorted(records):
+        t = records[type_id]
+        available = t.attributes.get("available_instances")
+        count = None
+        if available is not None:
+            try:
+                count = _nonnegative(int(available, 10))
+            except ValueError:
+                problems.append(f"{type_id}: available_instances: malformed value {available!r}")
+        out.append(
+            MdevType(
+                id=type_id,
+                name=t.attributes.get("name") or None,
+                description=t.attributes.get("description") or None,
+                device_api=t.attributes.get("device_api") or None,
+                available_instances=count,
+                devices=tuple(device_name("mdev", d) for d in t.devices),
+            ),
+        )
+    return tuple(out)
+
+
+def _facts(record: DeviceRecord, problems: list[str], virt: _Virt) -> _Facts:
     p = _Parser(record, problems)
+    if record.kind == "mdev":
+        parent = record.path.rpartition("/")[0]
+        t = virt.types.get(parent, {}).get(record.mdev_type or "")
+        return _Facts(
+            vendor_id=None,
+            product_id=None,
+            mdev=MdevInfo(
+                type_id=record.mdev_type,
+                type_name=None if t is None else t.attributes.get("name") or None,
+                device_api=None if t is None else t.attributes.get("device_api") or None,
+            ),
+        )
     if record.kind == "pci":
         numa = p.dec("numa_node")
+        autoprobe = p.dec("sriov_drivers_autoprobe")
         return _Facts(
             vendor_id=p.hex("vendor"),
             product_id=p.hex("device"),
@@ -124,6 +211,11 @@ def _facts(record: DeviceRecord, problems: list[str]) -> _Facts:
                 # An unset override reads "(null)" (Linux 3.16+); older kernels have no file.
                 driver_override=None if (o := p.text("driver_override")) in (None, "(null)") else o,
                 modalias=p.text("modalias"),
+                sriov_totalvfs=p.dec("sriov_totalvfs"),
+                sriov_drivers_autoprobe=None if autoprobe is None else autoprobe != 0,
+                vfs=tuple(device_name("pci", vf) for _, vf in record.virtfns),
+                vf_index=virt.vf_index.get(record.sys_name) if record.physfn else None,
+                vgpu=_vgpu(p),
             ),
         )
     if record.kind == "usb_device":
@@ -202,7 +294,7 @@ def build(snapshot: Snapshot, names: NameLookup = no_names) -> Host:
         while stack and not record.path.startswith(records[stack[-1]].path + "/"):
             stack.pop()
         parent[i] = stack[-1] if stack else None
-        if record.kind == "pci":
+        if record.kind in _GROUPED:
             group[i] = own.get(record.sys_name)
         else:
             # The effective group of a USB or SCSI node is its nearest PCI ancestor's.
@@ -217,7 +309,8 @@ def build(snapshot: Snapshot, names: NameLookup = no_names) -> Host:
         if p is not None:
             children[p].append(i)
 
-    facts = [_facts(r, problems) for r in records]
+    virt = _virt(snapshot)
+    facts = [_facts(r, problems, virt) for r in records]
     reasons: list[tuple[Reason, ...]] = [()] * count
     holds_eligible = [False] * count  # the node or a descendant is eligible
     for i in reversed(range(count)):
@@ -261,6 +354,8 @@ def build(snapshot: Snapshot, names: NameLookup = no_names) -> Host:
                 pci=fact.pci,
                 usb=fact.usb,
                 scsi=fact.scsi,
+                mdev=fact.mdev,
+                mdev_types=_mdev_types(virt.types.get(record.path, {}), problems),
             ),
         )
     node_of_path = {d.path: d.name for d in devices}
@@ -281,8 +376,15 @@ def _group_members(
     records: list[DeviceRecord],
     dev_names: list[str],
 ) -> dict[int, tuple[str, ...]]:
-    """Group -> names of its PCI members in path order; every group the kernel lists."""
-    members: dict[int, list[str]] = {number: [] for number in groups}
+    """Group -> names of its PCI members in path order; every group the kernel lists.
+
+    Not the groups of mediated devices: those are the VFIO core's emulated
+    ones, and say nothing of the IOMMU (a node's ``iommu_group`` still names it).
+    """
+    mdevs = {r.sys_name for r in records if r.kind == "mdev"}
+    members: dict[int, list[str]] = {
+        number: [] for number, names in groups.items() if not names or not set(names) <= mdevs
+    }
     for record, name in zip(records, dev_names, strict=True):
         if record.kind == "pci" and record.sys_name in own:
             members.setdefault(own[record.sys_name], []).append(name)

@@ -3,8 +3,10 @@
 The only module that imports pyudev. libudev swallows read errors, so it
 cannot tell an unreadable attribute from a missing one (SPEC section 5 needs
 both), and it returns no symlink attribute but ``driver``: attribute files and
-the ``iommu_group``/``physfn`` links are read with the path reader's helpers,
-from the device directories libudev found.
+the ``iommu_group``/``physfn``/``virtfnN``/``mdev_type`` links are read with the
+path reader's helpers, from the device directories libudev found. Mediated
+devices are enumerated as the ``mdev`` subsystem; their parents' types are
+found through ``class/mdev_bus``, which holds links only, by the path reader.
 """
 
 from __future__ import annotations
@@ -108,6 +110,26 @@ def _scsi(context: Any, root: str, problems: list[str]) -> list[DeviceRecord]:  
     return records
 
 
+def _mdev(context: Any, root: str, problems: list[str], links: bool) -> list[DeviceRecord]:  # noqa: ANN401
+    records = []
+    for dev in _devices(context, problems, subsystem="mdev"):
+        path = _relative(root, dev.sys_path)
+        if path is None:
+            continue
+        record = _sysfs.read_record(
+            root,
+            "mdev",
+            dev.sys_name,
+            path,
+            problems,
+            links=links,
+            driver=dev.driver,
+        )
+        if record is not None:
+            records.append(record)
+    return records
+
+
 def read(root: str = "/sys", proc: str | None = None) -> Snapshot:
     """Enumerate the live host's nodes through libudev; raises UdevUnavailableError."""
     context = _context()
@@ -117,6 +139,7 @@ def read(root: str = "/sys", proc: str | None = None) -> Snapshot:
             *_pci(context, root, problems, links=links),
             *_usb(context, root, problems),
             *_scsi(context, root, problems),
+            *_mdev(context, root, problems, links),
         ]
 
     return _sysfs.assemble(root, proc, "udev", nodes)
