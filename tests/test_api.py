@@ -49,7 +49,7 @@ def test_field_types_exported(name: str) -> None:
 
 
 VOCABULARIES = [
-    ("Kind", "KINDS", ("pci", "usb_device", "scsi")),
+    ("Kind", "KINDS", ("pci", "usb_device", "scsi", "mdev")),
     ("Source", "SOURCES", ("sysfs", "udev", "recording")),
     ("Reason", "REASONS", ("bridge", "pcie_port", "usb_hub", "has_passthrough_children")),
     ("Severity", "SEVERITIES", ("info", "warning", "action", "blocker")),
@@ -80,6 +80,10 @@ VOCABULARIES = [
             "no_reset",
             "sriov_pf_with_vfs",
             "sriov_vf",
+            "vgpu",
+            "vgpu_type_unset",
+            "mdev",
+            "mdev_no_driver",
             "acs_override",
             "usb_hub",
             "usb_no_iommu",

@@ -345,3 +345,32 @@ class TestCli:
         lines = out.splitlines()
         assert "vgpu type:       921 (NVIDIA L4-2Q)" in lines
         assert "vgpu creatable:  921 (NVIDIA L4-2Q)" in lines
+
+
+class TestPlan:
+    """plan() moves no driver for an mdev or a VF that NVIDIA's driver passes itself."""
+
+    def test_vgpu_vf(self, tmp_path: Path) -> None:
+        """VF 0 of the L4: no member, no write, a note saying why."""
+        host = hp.scan(sysfs=materialize("nvidia-vgpu-vf", tmp_path))
+        p = hp.plan("0000:41:00.4", host=host)
+        assert () == p.members
+        assert () == p.writes
+        assert (
+            "0000:41:00.4 is a VF with NVIDIA's vGPU files: NVIDIA's driver passes it as it "
+            "is; binding it to vfio-pci would lose the vGPU"
+        ) == p.notes[0].message
+
+    def test_mdev(self, tmp_path: Path) -> None:
+        """An mdev: no member, no write; its parent keeps its driver."""
+        host = hp.scan(sysfs=materialize("gvtg-mdev", tmp_path))
+        p = hp.plan(MDEV, host=host)
+        assert () == p.members
+        assert () == p.writes
+        assert ("no_binding_needed", MDEV) == (p.notes[0].code, p.notes[0].device)
+
+    def test_nic_vf_is_bound(self, tmp_path: Path) -> None:
+        """A NIC VF on mlx5_core is moved like any function: alone, its group its own."""
+        host = hp.scan(sysfs=materialize("sriov-nic", tmp_path))
+        p = hp.plan("0000:3b:00.2", host=host)
+        assert ("pci_0000_3b_00_2",) == tuple(m.name for m in p.members)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 import attrs
 
 from ._readiness import Finding, FindingCode, assess
+from ._sriov import passed_in_place
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -388,6 +389,26 @@ def _host_use(
     return refusals, notes
 
 
+def _no_binding(dev: Device) -> str | None:
+    """Why no driver moves for *dev*, or None when it is a PCI function to bind."""
+    if dev.kind == "mdev":
+        return (
+            f"{dev.sys_name} is a mediated device: VFIO opens it through its parent's "
+            "driver; no driver moves"
+        )
+    if passed_in_place(dev):
+        return (
+            f"{dev.sys_name} is a VF with NVIDIA's vGPU files: NVIDIA's driver passes it "
+            "as it is; binding it to vfio-pci would lose the vGPU"
+        )
+    if dev.kind != "pci":
+        return (
+            f"{dev.sys_name} is a {dev.kind.replace('_', ' ')}: QEMU opens it "
+            "itself (usb-host, scsi-generic); no driver moves"
+        )
+    return None
+
+
 def make_plan(  # noqa: PLR0913 - the host, the devices, the facts, and three options
     host: Host,
     devices: Sequence[Device],
@@ -407,15 +428,10 @@ def make_plan(  # noqa: PLR0913 - the host, the devices, the facts, and three op
     members: dict[str, Member] = {}
     staying: dict[str, None] = {}
     for dev in devices:
-        if dev.kind != "pci":
+        why = _no_binding(dev)
+        if why is not None:
             notes.append(
-                Finding(
-                    code="no_binding_needed",
-                    severity="info",
-                    device=dev.name,
-                    message=f"{dev.sys_name} is a {dev.kind.replace('_', ' ')}: QEMU opens it "
-                    "itself (usb-host, scsi-generic); no driver moves",
-                ),
+                Finding(code="no_binding_needed", severity="info", device=dev.name, message=why),
             )
             continue
         infrastructure = [r for r in dev.reasons if r in ("bridge", "pcie_port")]
