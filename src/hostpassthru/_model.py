@@ -227,7 +227,7 @@ class Device:
     usb: UsbInfo | None = None
     scsi: ScsiInfo | None = None
     mdev: MdevInfo | None = None
-    #: The mediated-device types this node can create, as a parent (``class/mdev_bus``).
+    #: The mediated-device types this node can create, as a parent (``mdev_supported_types``).
     mdev_types: tuple[MdevType, ...] = ()
 
     @property

@@ -613,25 +613,27 @@ class _Replay:
                     continue
         return tuple(sorted(found))
 
-    def mdev_types(self) -> list[MdevTypeRecord]:
-        """As _sysfs.read_mdev_types: each parent's types, through class/mdev_bus."""
-        records = []
-        for entry, parent in self.entries("class/mdev_bus"):
-            top = f"{parent}/mdev_supported_types"
+    def mdev_types(self, records: list[DeviceRecord]) -> list[MdevTypeRecord]:
+        """As _sysfs.read_mdev_types: each PCI node's mediated-device types."""
+        found = []
+        for record in records:
+            if record.kind != "pci":
+                continue
+            top = f"{record.path}/mdev_supported_types"
             for type_id in self.tree.listdir(top):
                 attributes: dict[str, str] = {}
                 base = f"{top}/{type_id}"
                 names = _sysfs.MDEV_TYPE_ATTRIBUTES
-                self.attributes(f"{entry}: {type_id}", base, names, attributes)
-                records.append(
+                self.attributes(f"{record.sys_name}: {type_id}", base, names, attributes)
+                found.append(
                     MdevTypeRecord(
-                        parent=parent,
+                        parent=record.path,
                         type_id=type_id,
                         attributes=attributes,
                         devices=tuple(self.tree.listdir(f"{base}/devices")),
                     ),
                 )
-        return sorted(records, key=lambda r: (r.parent, r.type_id))
+        return sorted(found, key=lambda r: (r.parent, r.type_id))
 
     def groups(self) -> dict[int, tuple[str, ...]]:
         groups: dict[int, tuple[str, ...]] = {}
@@ -757,5 +759,5 @@ def snapshot(recording: Recording) -> Snapshot:
         problems=tuple(replay.problems),
         class_devices=tuple(replay.class_devices()),
         proc=_proc(recording),
-        mdev_types=tuple(replay.mdev_types()),
+        mdev_types=tuple(replay.mdev_types(records)),
     )

@@ -70,7 +70,7 @@ class ClassDeviceRecord:
 
 @attrs.frozen(kw_only=True)
 class MdevTypeRecord:
-    """One ``mdev_supported_types/<id>/`` directory of a parent found through ``class/mdev_bus``."""
+    """One ``mdev_supported_types/<id>/`` directory of a mediated-device parent."""
 
     #: The parent device's directory, relative to the sysfs root, symlinks resolved.
     parent: str

@@ -446,27 +446,27 @@ def read_mdevs(root: str, problems: Problems, links: bool) -> list[DeviceRecord]
     return records
 
 
-def read_mdev_types(root: str, problems: Problems) -> list[MdevTypeRecord]:
-    """Each mdev parent's supported types, found through ``class/mdev_bus``.
+def read_mdev_types(
+    root: str,
+    parents: list[tuple[str, str]],
+    problems: Problems,
+) -> list[MdevTypeRecord]:
+    """The mediated-device types of each of *parents* (kernel name, path), in path and id order.
 
-    The kernel links every registered parent there (a class_compat link, no
-    class device of its own, so libudev does not list it); each parent has one
-    ``mdev_supported_types/<id>/`` directory per type it can create.
+    A parent has one ``mdev_supported_types/<id>/`` directory per type it can
+    create (Linux 4.10). The kernel also links every parent into
+    ``class/mdev_bus``, but those are class_compat links that libudev does not
+    list and umockdev's record format cannot hold, so each PCI node's own
+    directory is asked, as libvirt does.
     """
     records = []
-    top = f"{root}/class/mdev_bus"
-    for entry in _listdir(top, problems, "class/mdev_bus"):
-        parent = relative_path(root, f"{top}/{entry}")
-        if parent is None:
-            continue
-        types_dir = f"{root}/{parent}/mdev_supported_types"
-        for type_id in _listdir(types_dir, problems, f"{entry}: mdev_supported_types"):
+    for name, parent in parents:
+        top = f"{root}/{parent}/mdev_supported_types"
+        for type_id in _listdir(top, problems, f"{name}: mdev_supported_types"):
             attributes: dict[str, str] = {}
-            base = f"{types_dir}/{type_id}"
-            _read_attributes(
-                base, f"{entry}: {type_id}", MDEV_TYPE_ATTRIBUTES, attributes, problems
-            )
-            devices = _listdir(f"{base}/devices", problems, f"{entry}: {type_id}: devices")
+            base = f"{top}/{type_id}"
+            _read_attributes(base, f"{name}: {type_id}", MDEV_TYPE_ATTRIBUTES, attributes, problems)
+            devices = _listdir(f"{base}/devices", problems, f"{name}: {type_id}: devices")
             records.append(
                 MdevTypeRecord(
                     parent=parent,
@@ -561,8 +561,12 @@ def assemble(
         problems=tuple(problems),
         class_devices=tuple(read_class_devices(root, problems)),
         proc=None if proc is None else read_proc(proc, problems),
-        mdev_types=tuple(read_mdev_types(root, problems)),
+        mdev_types=tuple(read_mdev_types(root, _pci_parents(records), problems)),
     )
+
+
+def _pci_parents(records: list[DeviceRecord]) -> list[tuple[str, str]]:
+    return [(r.sys_name, r.path) for r in records if r.kind == "pci"]
 
 
 def read(root: str, proc: str | None = None) -> Snapshot:

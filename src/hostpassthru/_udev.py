@@ -5,8 +5,8 @@ cannot tell an unreadable attribute from a missing one (SPEC section 5 needs
 both), and it returns no symlink attribute but ``driver``: attribute files and
 the ``iommu_group``/``physfn``/``virtfnN``/``mdev_type`` links are read with the
 path reader's helpers, from the device directories libudev found. Mediated
-devices are enumerated as the ``mdev`` subsystem; their parents' types are
-found through ``class/mdev_bus``, which holds links only, by the path reader.
+devices are enumerated as the ``mdev`` subsystem; their parents' types are read
+from each PCI node's ``mdev_supported_types`` by the path reader's helpers.
 """
 
 from __future__ import annotations
