@@ -303,6 +303,17 @@ class TestRefusals:
         assert ["group_in_use"] == self.codes(exc)
         assert "4242" in exc.value.refusals[0].message
 
+    def test_device_in_use(self, tmp_path: Path) -> None:
+        """ready-sata-root: a process holding /dev/sda open refuses its controller, even forced."""
+        host = make_host("ready-sata-root", tmp_path)
+        fd_dir = os.path.join(host.top, "proc", "99", "fd")
+        os.makedirs(fd_dir)
+        os.symlink("/dev/sda", os.path.join(fd_dir, "4"))
+        with active(host), pytest.raises(hp.RefusedError) as exc:
+            hp.prepare("0000:00:17.0", force=True)
+        assert ["device_in_use"] == self.codes(exc)
+        assert "/dev/sda is open in process 99" == exc.value.refusals[0].message
+
     def test_already_prepared(self, tmp_path: Path) -> None:
         """A second prepare of the group is refused: the first journal keeps the originals."""
         host = make_host("desktop-gpu", tmp_path)

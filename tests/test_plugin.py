@@ -44,6 +44,37 @@ def test_readiness_fixture_reads_its_proc(fake_host):
     assert ("blocked", "default_route") == (result.verdict, result.findings[0].code)
 
 
+def test_prepare_acts_on_the_fake_host(fake_host):
+    """An embedder's VM start: prepare the GPU's group, then give it back."""
+    fake_host.load("desktop-gpu")
+    fake_host.kernel.load_driver("vfio-pci")
+    hp.prepare("0000:01:00.0")
+    assert ["vfio-pci", "vfio-pci"] == [
+        hp.scan().device(a).driver for a in ("0000:01:00.0", "0000:01:00.1")
+    ]
+    hp.release("0000:01:00.0")
+    assert ["nouveau", "snd_hda_intel"] == [
+        hp.scan().device(a).driver for a in ("0000:01:00.0", "0000:01:00.1")
+    ]
+
+
+def test_injected_failure_reaches_the_embedder(fake_host):
+    """A bind the kernel refuses: the embedder sees BindingError, rolled back."""
+    import errno
+    import pytest
+
+    fake_host.load("desktop-gpu")
+    fake_host.kernel.load_driver("vfio-pci")
+    fake_host.kernel.probe_binds_nothing("0000:01:00.0")
+    fake_host.kernel.fail("bind", "0000:01:00.0", errno.EINVAL)
+    with pytest.raises(hp.BindingError) as exc:
+        hp.prepare("0000:01:00.0")
+    assert (True, "snd_hda_intel") == (
+        exc.value.rolled_back,
+        hp.scan().device("0000:01:00.1").driver,
+    )
+
+
 def test_recording_by_path(fake_host):
     fake_host.load(os.path.join(os.path.dirname(__file__), "host.umockdev"))
     assert ["pci_0000_00_1f_3"] == pick_devices_for_vm()
@@ -74,7 +105,7 @@ class TestPlugin:
         pytester.makefile(".umockdev", host=RECORDING)
         pytester.makepyfile(test_embedder=EMBEDDER_TESTS)
         result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-        result.assert_outcomes(passed=4)
+        result.assert_outcomes(passed=6)
 
     def test_wrong_expectation_fails_readably(self, pytester: pytest.Pytester) -> None:
         """A wrong expectation fails with pytest's readable diff."""

@@ -149,7 +149,8 @@ class StateDir:
                     if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
                         raise JournalError(self.path, f"cannot lock ({exc.strerror})") from None
                 if time.monotonic() >= end:
-                    holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or None
+                    os.lseek(fd, 0, os.SEEK_SET)
+                    holder = os.read(fd, 64).decode("ascii", "replace").strip() or None
                     raise LockTimeoutError(
                         os.path.join(self.path, "lock"),
                         timeout,
@@ -157,8 +158,11 @@ class StateDir:
                     )
                 time.sleep(pause)
                 pause = min(pause * 2, 0.1)
+            # The holder's pid, for the message of whoever waits (lseek and write
+            # rather than pwrite: pyfakefs, under which embedders test, lacks it).
             os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, f"{os.getpid()}\n".encode())
             yield
         finally:
             os.close(fd)
