@@ -20,7 +20,16 @@ from ._errors import HostpassthruError, JournalError, WriteTimeoutError
 from ._journal import JournalEntry, JournalMember, StateDir
 from ._kernel import Kernel, LiveKernel
 from ._model import Device
-from ._plan import BindingFacts, Member, Plan, Write, make_plan, prepare_writes, restore_writes
+from ._plan import (
+    BindingFacts,
+    Member,
+    Plan,
+    Write,
+    bind_write,
+    make_plan,
+    prepare_writes,
+    restore_writes,
+)
 from ._readiness import Finding
 from ._scan import scan
 
@@ -286,14 +295,7 @@ class _Runner:
     def bind_for_errno(self, sys_name: str, driver: str) -> None:
         """drivers_probe says nothing: a bind write tells why the device is not on *driver*."""
         try:
-            self.write(
-                Write(
-                    device=sys_name,
-                    step="bind",
-                    path=f"bus/pci/drivers/{driver}/bind",
-                    data=sys_name.encode(),
-                ),
-            )
+            self.write(bind_write(sys_name, driver))
         except _StepFailed as failure:
             now = _hostfacts.device_state(self.kernel.sysfs, sys_name).driver
             if failure.errno == errno.EBUSY and now == driver:

@@ -31,11 +31,15 @@ __all__ = [
     "Member",
     "Plan",
     "Write",
+    "bind_write",
     "is_vfio_driver",
     "make_plan",
     "member_order",
+    "override_write",
     "prepare_writes",
+    "probe_write",
     "restore_writes",
+    "unbind_write",
 ]
 
 DEFAULT_DRIVER = "vfio-pci"
@@ -202,38 +206,53 @@ def _refuse(code: FindingCode, device: Device, message: str, hint: str | None = 
     return Finding(code=code, severity="blocker", device=device.name, message=message, hint=hint)
 
 
+def override_write(addr: str, driver: str | None) -> Write:
+    """Set *addr*'s driver_override to *driver*, or clear it (None).
+
+    Cleared with a newline alone: a zero-length write never reaches the kernel's store().
+    """
+    data = b"\n" if driver is None else f"{driver}\n".encode()
+    return Write(
+        device=addr, step="override", path=f"bus/pci/devices/{addr}/driver_override", data=data
+    )
+
+
+def unbind_write(addr: str, driver: str) -> Write:
+    """Unbind *addr* from *driver*, through the driver's own directory.
+
+    Not ``<dev>/driver/unbind``: if another driver took the device meanwhile,
+    this fails with ENODEV instead of unbinding a driver the plan never saw.
+    """
+    return Write(
+        device=addr, step="unbind", path=f"bus/pci/drivers/{driver}/unbind", data=addr.encode()
+    )
+
+
+def probe_write(addr: str) -> Write:
+    """Ask the PCI bus to find *addr* a driver (its override's, else one whose ids match)."""
+    return Write(device=addr, step="probe", path="bus/pci/drivers_probe", data=addr.encode())
+
+
+def bind_write(addr: str, driver: str) -> Write:
+    """Bind *addr* to *driver*: what drivers_probe would not say, this write's errno does."""
+    return Write(
+        device=addr, step="bind", path=f"bus/pci/drivers/{driver}/bind", data=addr.encode()
+    )
+
+
 def prepare_writes(member: Member) -> tuple[Write, ...]:
     """The writes that take *member* from its driver to its target (BINDING order)."""
     if not member.moves:
         return ()
-    addr = member.sys_name
+    addr, target = member.sys_name, member.to_driver
     writes = []
-    if member.to_driver is not None:
+    if target is not None:
         # The override goes first, so that a probe racing the unbind picks the target.
-        writes.append(
-            Write(
-                device=addr,
-                step="override",
-                path=f"bus/pci/devices/{addr}/driver_override",
-                data=f"{member.to_driver}\n".encode(),
-            ),
-        )
+        writes.append(override_write(addr, target))
     if member.from_driver is not None:
-        # Through the driver's own directory, not <dev>/driver/unbind: if another
-        # driver took the device meanwhile, this fails with ENODEV instead of
-        # unbinding a driver the plan never saw.
-        writes.append(
-            Write(
-                device=addr,
-                step="unbind",
-                path=f"bus/pci/drivers/{member.from_driver}/unbind",
-                data=addr.encode(),
-            ),
-        )
-    if member.to_driver is not None:
-        writes.append(
-            Write(device=addr, step="probe", path="bus/pci/drivers_probe", data=addr.encode()),
-        )
+        writes.append(unbind_write(addr, member.from_driver))
+    if target is not None:
+        writes.append(probe_write(addr))
     return tuple(writes)
 
 
@@ -246,39 +265,19 @@ def restore_writes(
 
     Idempotent by construction: a device that already is as it was gets none.
     """
-    addr = member.sys_name
-    override_file = f"bus/pci/devices/{addr}/driver_override"
+    addr, original = member.sys_name, member.from_driver
     writes = []
-    if live_driver != member.from_driver:
-        if member.from_driver is not None:
+    if live_driver != original:
+        if original is not None:
             # The original driver by name: "whatever the kernel picks" may be another.
-            writes.append(
-                Write(
-                    device=addr,
-                    step="override",
-                    path=override_file,
-                    data=f"{member.from_driver}\n".encode(),
-                ),
-            )
+            writes.append(override_write(addr, original))
+            live_override = original
         if live_driver is not None:
-            writes.append(
-                Write(
-                    device=addr,
-                    step="unbind",
-                    path=f"bus/pci/drivers/{live_driver}/unbind",
-                    data=addr.encode(),
-                ),
-            )
-        if member.from_driver is not None:
-            writes.append(
-                Write(device=addr, step="probe", path="bus/pci/drivers_probe", data=addr.encode()),
-            )
-        live_override = member.from_driver if member.from_driver is not None else live_override
+            writes.append(unbind_write(addr, live_driver))
+        if original is not None:
+            writes.append(probe_write(addr))
     if live_override != member.from_override:
-        # An unset override is restored with "\n": a zero-length write never
-        # reaches the kernel.
-        data = b"\n" if member.from_override is None else f"{member.from_override}\n".encode()
-        writes.append(Write(device=addr, step="override", path=override_file, data=data))
+        writes.append(override_write(addr, member.from_override))
     return tuple(writes)
 
 
