@@ -104,7 +104,7 @@ def scan_fixture(reader: str) -> Callable[[str], hp.Host]:
 
 
 @pytest.fixture
-def sysfs_tree(tmp_path: Path) -> Iterator[Callable[[str], str]]:
+def sysfs_tree(tmp_path: Path) -> Callable[[str], str]:
     """Materialise a fixture into a real temporary directory; returns its sysfs root."""
 
     def make(name: str) -> str:

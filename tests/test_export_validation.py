@@ -275,6 +275,7 @@ class TestKubevirt:
 
     def test_a_wrong_patch_fails(self) -> None:
         """The schema refuses a selector that is not a string, and a stray field."""
+        bad: object
         for bad in (
             {
                 "spec": {

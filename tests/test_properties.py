@@ -42,7 +42,7 @@ def snapshots(draw: st.DrawFn) -> Snapshot:
         kind: Kind = draw(st.sampled_from(("pci", "usb_device", "scsi")))
         sys_name = {"pci": f"0000:{i:02x}:00.0", "usb_device": f"1-{i}", "scsi": f"{i}:0:0:0"}[kind]
         path = f"{parent}{between}/{sys_name}"
-        if paths and draw(st.booleans()):
+        if len(paths) > 0 and draw(st.booleans()):
             # A sibling named like its neighbour plus a suffix ("1-1" and "1-1.5"): it
             # sorts between that neighbour and the neighbour's own children.
             sys_name = f"{parent.rpartition('/')[2]}.{i}"

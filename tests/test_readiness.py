@@ -23,7 +23,7 @@ def scan(name: str, tmp_path: Path) -> hp.Host:
 
 def verdicts(host: hp.Host) -> dict[str, tuple[str, tuple[tuple[str, str], ...]]]:
     """Device -> (verdict, ((finding code, device concerned), ...)) for every node."""
-    out = {}
+    out: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {}
     for dev in host:
         result = hp.check(dev, host=host)
         out[dev.name] = (result.verdict, tuple((f.code, f.device) for f in result.findings))

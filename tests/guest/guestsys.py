@@ -78,7 +78,7 @@ def group_of(address: str) -> int:
 
 def scsi_disks_beneath(address: str) -> tuple[str, ...]:
     """The SCSI devices (H:C:T:L) beneath a PCI function, found by walking its directory."""
-    found = []
+    found: list[str] = []
     for top, dirs, _files in os.walk(f"/sys/devices/pci0000:00/{address}"):
         found.extend(d for d in dirs if d.count(":") == 3 and os.path.isdir(f"{top}/{d}/block"))
         # Never follow the subsystem and driver links back up the tree.
