@@ -67,31 +67,27 @@ class TestList:
         """--all lists every node with a REASONS column."""
         code, out, _ = run(["--sysfs", sysfs_tree("desktop-gpu"), "list", "--all"], capsys)
         rows = {line.split()[0]: line.split()[5] for line in out.splitlines()[1:]}
-        assert (0, "bridge,pcie_port,has_passthrough_children", "usb_hub", "-") == (
-            code,
-            rows["pci_0000_00_01_0"],
-            rows["usb_usb1"],
-            rows["pci_0000_01_00_0"],
-        )
+        assert 0 == code
+        assert "bridge,pcie_port,has_passthrough_children" == rows["pci_0000_00_01_0"]
+        assert "usb_hub" == rows["usb_usb1"]
+        assert "-" == rows["pci_0000_01_00_0"]
 
     def test_json(
         self,
         sysfs_tree: Callable[[str], str],
         capsys: pytest.CaptureFixture[str],
     ) -> None:
-        """--json prints one document with a schema number and the SPEC's field names."""
+        """--json prints one document with a schema number and the model's field names."""
         code, out, _ = run(
             ["list", "--json", "--cap", "pci", "--sysfs", sysfs_tree("desktop-gpu")], capsys
         )
         doc = json.loads(out)
         gpu = doc["devices"][0]
-        assert (0, 1, True, [], 4) == (
-            code,
-            doc["schema"],
-            doc["iommu_enabled"],
-            doc["problems"],
-            len(doc["devices"]),
-        )
+        assert 0 == code
+        assert 1 == doc["schema"]
+        assert True is doc["iommu_enabled"]
+        assert [] == doc["problems"]
+        assert 4 == len(doc["devices"])
         assert {
             "name": "pci_0000_01_00_0",
             "sys_name": "0000:01:00.0",
@@ -151,11 +147,9 @@ class TestErrors:
     def test_missing_sysfs(self, capsys: pytest.CaptureFixture[str], tmp_path: object) -> None:
         """A sysfs root that does not exist: exit 1, one line naming it."""
         code, out, err = run(["list", "--sysfs", f"{tmp_path}/nope"], capsys)
-        assert (1, "", f"hostpassthru: {tmp_path}/nope: sysfs root does not exist\n") == (
-            code,
-            out,
-            err,
-        )
+        assert 1 == code
+        assert "" == out
+        assert f"hostpassthru: {tmp_path}/nope: sysfs root does not exist\n" == err
 
     def test_bad_cap_is_usage_error(self, capsys: pytest.CaptureFixture[str]) -> None:
         """An unknown --cap is a usage error, exit 2."""
@@ -176,7 +170,9 @@ class TestSubprocess:
             text=True,
             check=False,
         )
-        assert (0, "NAME", "") == (done.returncode, done.stdout.split()[0], done.stderr)
+        assert 0 == done.returncode
+        assert "NAME" == done.stdout.split()[0]
+        assert "" == done.stderr
 
     def test_version(self) -> None:
         """--version prints the package version."""
@@ -186,7 +182,8 @@ class TestSubprocess:
             text=True,
             check=False,
         )
-        assert (0, True) == (done.returncode, done.stdout.startswith("hostpassthru "))
+        assert 0 == done.returncode
+        assert done.stdout.startswith("hostpassthru ")
 
     def test_broken_pipe_is_quiet(self, sysfs_tree: Callable[[str], str]) -> None:
         """Output to a closed pipe ends quietly."""
@@ -198,7 +195,8 @@ class TestSubprocess:
             text=True,
             check=False,
         )
-        assert ("N", "") == (done.stdout, done.stderr)
+        assert "N" == done.stdout
+        assert "" == done.stderr
 
     def test_bad_root_no_traceback(self, tmp_path: object) -> None:
         """A non-sysfs directory gives one stderr line and exit 1."""
@@ -208,7 +206,9 @@ class TestSubprocess:
             text=True,
             check=False,
         )
-        assert (1, 1, "") == (done.returncode, len(done.stderr.splitlines()), done.stdout)
+        assert 1 == done.returncode
+        assert 1 == len(done.stderr.splitlines())
+        assert "" == done.stdout
 
 
 TREE_DESKTOP = """\
@@ -265,7 +265,9 @@ class TestTreeAndGroups:
         del fs
         os.makedirs("/off/sys/devices")
         code, out, _ = run(["groups", "--sysfs", "/off/sys"], capsys)
-        assert (0, True, True) == (code, "intel_iommu=on" in out, out.startswith("no IOMMU groups"))
+        assert 0 == code
+        assert "intel_iommu=on" in out
+        assert out.startswith("no IOMMU groups")
 
     def test_tree_json(
         self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
@@ -273,12 +275,12 @@ class TestTreeAndGroups:
         """The tree as nested JSON."""
         code, out, _ = run(["tree", "--json", "--sysfs", sysfs_tree("desktop-gpu")], capsys)
         doc = json.loads(out)
-        assert (0, 1, 4, ["pci_0000_01_00_0", "pci_0000_01_00_1"]) == (
-            code,
-            doc["schema"],
-            len(doc["tree"]),
-            [c["name"] for c in doc["tree"][1]["children"]],
-        )
+        assert 0 == code
+        assert 1 == doc["schema"]
+        assert 4 == len(doc["tree"])
+        assert ["pci_0000_01_00_0", "pci_0000_01_00_1"] == [
+            c["name"] for c in doc["tree"][1]["children"]
+        ]
 
     def test_groups_json(
         self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
@@ -286,16 +288,14 @@ class TestTreeAndGroups:
         """Groups as JSON: members, what goes, what stays, the verdict."""
         code, out, _ = run(["groups", "--json", "--sysfs", sysfs_tree("desktop-gpu")], capsys)
         group = json.loads(out)["groups"][1]
-        assert (
-            0,
-            {
-                "number": 1,
-                "members": ["pci_0000_00_01_0", "pci_0000_01_00_0", "pci_0000_01_00_1"],
-                "going": ["pci_0000_01_00_0", "pci_0000_01_00_1"],
-                "staying": ["pci_0000_00_01_0"],
-                "verdict": "GPU with its audio function: pass both",
-            },
-        ) == (code, group)
+        assert 0 == code
+        assert {
+            "number": 1,
+            "members": ["pci_0000_00_01_0", "pci_0000_01_00_0", "pci_0000_01_00_1"],
+            "going": ["pci_0000_01_00_0", "pci_0000_01_00_1"],
+            "staying": ["pci_0000_00_01_0"],
+            "verdict": "GPU with its audio function: pass both",
+        } == group
 
 
 class TestShowAndAffected:
@@ -323,16 +323,14 @@ class TestShowAndAffected:
         code, out, _ = run(
             ["--json", "affected", "0000:01:00.1", "--sysfs", sysfs_tree("desktop-gpu")], capsys
         )
-        assert (
-            0,
-            {
-                "schema": 1,
-                "device": "pci_0000_01_00_1",
-                "affected": [
-                    {"name": "pci_0000_01_00_0", "why": "iommu_group", "via": "pci_0000_01_00_1"}
-                ],
-            },
-        ) == (code, json.loads(out))
+        assert 0 == code
+        assert {
+            "schema": 1,
+            "device": "pci_0000_01_00_1",
+            "affected": [
+                {"name": "pci_0000_01_00_0", "why": "iommu_group", "via": "pci_0000_01_00_1"}
+            ],
+        } == json.loads(out)
 
     def test_show(
         self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
@@ -340,20 +338,18 @@ class TestShowAndAffected:
         """Every fact, the group with its verdict, and what goes."""
         code, out, _ = run(["show", "0000:01:00.1", "--sysfs", sysfs_tree("desktop-gpu")], capsys)
         facts = dict(line.split(":  ", 1) for line in out.splitlines())
+        assert 0 == code
+        assert "audio function" == facts["what"].strip()
+        assert "10de:10f0" == facts["id"].strip()
         assert (
-            0,
-            "audio function",
-            "10de:10f0",
             "pci_0000_00_01_0, pci_0000_01_00_0, pci_0000_01_00_1".replace(
                 "pci_0000_00_01_0", "pci_0000_00_01_0 (stays)"
-            ),
-            "pci_0000_01_00_0 (same IOMMU group as pci_0000_01_00_1)",
-        ) == (
-            code,
-            facts["what"].strip(),
-            facts["id"].strip(),
-            facts["group members"].strip(),
-            facts["goes with it"].strip(),
+            )
+            == facts["group members"].strip()
+        )
+        assert (
+            "pci_0000_01_00_0 (same IOMMU group as pci_0000_01_00_1)"
+            == facts["goes with it"].strip()
         )
 
     def test_show_json(
@@ -362,20 +358,21 @@ class TestShowAndAffected:
         """The JSON of show carries the device, its group and what goes."""
         code, out, _ = run(["show", "usb1", "--json", "--sysfs", sysfs_tree("desktop-gpu")], capsys)
         doc = json.loads(out)
-        assert (0, ["schema", "device", "group", "affected", "check"], "usb_usb1", None, []) == (
-            code,
-            list(doc),
-            doc["device"]["name"],
-            doc["group"],
-            doc["affected"],
-        )
+        assert 0 == code
+        assert ["schema", "device", "group", "affected", "check"] == list(doc)
+        assert "usb_usb1" == doc["device"]["name"]
+        assert None is doc["group"]
+        assert [] == doc["affected"]
 
     def test_unknown_device(
         self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
     ) -> None:
         """An unknown device: exit 1 and one line with the closest names."""
         code, out, err = run(["show", "0000:01:00.3", "--sysfs", sysfs_tree("desktop-gpu")], capsys)
-        assert (1, "", 1, True) == (code, out, len(err.splitlines()), "'0000:01:00.1'" in err)
+        assert 1 == code
+        assert "" == out
+        assert 1 == len(err.splitlines())
+        assert "'0000:01:00.1'" in err
 
 
 DEVICE_KEYS = {
@@ -432,13 +429,16 @@ class TestEveryCommandEveryFixture:
         host = hp.scan(sysfs=root)
         code, out, _ = run([*_argv(command, host), "--json", "--sysfs", root], capsys)
         if not host.devices and command in ("show", "affected"):
-            assert (1, "") == (code, out)
+            assert 1 == code
+            assert "" == out
             return
         doc = json.loads(out)
         devices = doc.get("devices", [])
         if command == "show":
             devices = [doc["device"]]
-        assert (0, SHAPES[command], 1) == (code, set(doc), doc["schema"])
+        assert 0 == code
+        assert SHAPES[command] == set(doc)
+        assert 1 == doc["schema"]
         for dev in devices:
             assert DEVICE_KEYS == set(dev)
         for key in ("devices", "problems", "affected", "groups", "tree"):
@@ -458,7 +458,9 @@ class TestEveryCommandEveryFixture:
             text=True,
             check=False,
         )
-        assert (0, True, "") == (done.returncode, bool(done.stdout), done.stderr)
+        assert 0 == done.returncode
+        assert done.stdout
+        assert "" == done.stderr
 
 
 TREE_BOOT_VGA = """\
@@ -533,7 +535,8 @@ class TestSecondFixture:
         out = FakeTerminal()
         monkeypatch.setattr(sys, "stdout", out)
         main(["tree", "--sysfs", sysfs_tree("ready-boot-vga")])
-        assert ("\x1b" in out.getvalue(), "├──" in out.getvalue()) == (False, True)
+        assert "\x1b" not in out.getvalue()
+        assert "├──" in out.getvalue()
 
 
 class TestVerdicts:

@@ -124,17 +124,33 @@ class TestRandomTrees:
     @given(snapshots())
     @settings(max_examples=300)
     def test_affected_by(self, snapshot: Snapshot) -> None:
-        """A PCI device takes the non-bridge members of its group and every subtree."""
+        """A PCI device takes the other going members of its group and every subtree.
+
+        The expectation is built from the snapshot's records alone: a member stays
+        with the host when pcieport binds it or its class is 0x0604xx or 0x0609xx.
+        """
         host = build(snapshot)
+        group_of = {name: n for n, members in snapshot.groups.items() for name in members}
         for dev in host:
-            got = {d.name for d in host.affected_by(dev)}
-            assert dev.name not in got
-            assert {d.name for d in host.descendants(dev)} <= got
-            if dev.kind == "pci" and dev.iommu_group is not None:
-                going = {m.name for m in host.group(dev.iommu_group) if not m.stays_with_host}
-                assert going - {dev.name} <= got
-            else:
-                assert {d.name for d in host.descendants(dev)} == got
+            roots = [r for r in snapshot.records if r.path == dev.path]
+            number = group_of.get(dev.sys_name) if dev.kind == "pci" else None
+            if number is not None:
+                roots += [
+                    r
+                    for r in snapshot.records
+                    if r.kind == "pci"
+                    and group_of.get(r.sys_name) == number
+                    and r.path != dev.path
+                    and r.driver != "pcieport"
+                    and r.attributes.get("class", "")[:6] not in ("0x0604", "0x0609")
+                ]
+            expected = {r.path for r in roots[1:]} | {
+                r.path
+                for r in snapshot.records
+                if any(r.path.startswith(root.path + "/") for root in roots)
+            }
+            expected.discard(dev.path)
+            assert expected == {d.path for d in host.affected_by(dev)}
 
 
 DESKTOP = load_recording("desktop-gpu")

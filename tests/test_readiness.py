@@ -106,14 +106,12 @@ class TestFixtures:
         nic = "pci_0000_02_00_0"
         status = hp.iommu_status(host=host)
         assert {nic: ("blocked", (("iommu_off", nic), ("host_driver", nic)))} == verdicts(host)
-        assert (False, (), False, None, None, ENABLE_HINT) == (
-            status.enabled,
-            status.units,
-            status.interrupt_remapping,
-            status.intel_iommu,
-            status.amd_iommu,
-            status.hint,
-        )
+        assert False is status.enabled
+        assert () == status.units
+        assert False is status.interrupt_remapping
+        assert None is status.intel_iommu
+        assert None is status.amd_iommu
+        assert ENABLE_HINT == status.hint
 
     def test_acs_override(self, tmp_path: Path) -> None:
         """ACS override warns on each grouped device; a PF with VFs enabled needs them off."""
@@ -124,21 +122,17 @@ class TestFixtures:
             vf: ("ready", (("acs_override", vf), ("sriov_vf", vf))),
         } == verdicts(host)
         status = hp.iommu_status(host=host)
-        assert ("downstream,multifunction", ("8086:1521",), "on") == (
-            status.acs_override,
-            status.vfio_pci_ids,
-            status.intel_iommu,
-        )
+        assert "downstream,multifunction" == status.acs_override
+        assert ("8086:1521",) == status.vfio_pci_ids
+        assert "on" == status.intel_iommu
 
     def test_units_and_remapping(self, tmp_path: Path) -> None:
         """IOMMU units by kind, interrupt remapping from /proc/interrupts, iommu=pt."""
         status = hp.iommu_status(host=scan("ready-gpu-vfio", tmp_path))
-        assert ((("dmar0", "Intel VT-d"),), True, "pt", None) == (
-            status.units,
-            status.interrupt_remapping,
-            status.iommu,
-            status.hint,
-        )
+        assert (("dmar0", "Intel VT-d"),) == status.units
+        assert True is status.interrupt_remapping
+        assert "pt" == status.iommu
+        assert None is status.hint
 
 
 HOLDERS = r"""
@@ -185,29 +179,19 @@ class TestHostUse:
         host = self._host(tmp_path, proc=True)
         first = hp.check("0000:02:00.0", host=host)
         second = hp.check("0000:03:00.0", host=host)
-        assert (
-            "blocked",
-            ["mounted", "host_driver", "holder"],
-            "dm-0 (through nvme0n1) is mounted on /",
-        ) == (
-            first.verdict,
-            [f.code for f in first.findings],
-            first.findings[0].message,
-        )
-        assert ("needs_preparation", ["holder"]) == (
-            second.verdict,
-            [f.code for f in second.findings],
-        )
+        assert "blocked" == first.verdict
+        assert ["mounted", "host_driver", "holder"] == [f.code for f in first.findings]
+        assert "dm-0 (through nvme0n1) is mounted on /" == first.findings[0].message
+        assert "needs_preparation" == second.verdict
+        assert ["holder"] == [f.code for f in second.findings]
 
     def test_without_proc(self, tmp_path: Path) -> None:
         """Without /proc, mounts are unknown and said so; holders still count."""
         host = self._host(tmp_path, proc=False)
         result = hp.check("0000:02:00.0", host=host)
-        assert (None, "needs_preparation", ["host_driver", "holder", "host_use_unknown"]) == (
-            host.proc,
-            result.verdict,
-            [f.code for f in result.findings],
-        )
+        assert None is host.proc
+        assert "needs_preparation" == result.verdict
+        assert ["host_driver", "holder", "host_use_unknown"] == [f.code for f in result.findings]
 
 
 class TestKinds:
@@ -255,19 +239,11 @@ class TestProc:
             ),
         )
         assert facts is not None
-        assert (
-            ("ro", "quiet", "intel_iommu=on,sm_on"),
-            {"8:2": ("/", "/srv x")},
-            ("dm-1",),
-            ("eth0",),
-            False,
-        ) == (
-            facts.cmdline,
-            dict(facts.mounts or {}),
-            facts.swaps,
-            facts.default_route,
-            facts.interrupt_remapping,
-        )
+        assert ("ro", "quiet", "intel_iommu=on,sm_on") == facts.cmdline
+        assert {"8:2": ("/", "/srv x")} == dict(facts.mounts or {})
+        assert ("dm-1",) == facts.swaps
+        assert ("eth0",) == facts.default_route
+        assert False is facts.interrupt_remapping
 
 
 class TestCheckCommand:
@@ -336,19 +312,10 @@ class TestCheckCommand:
         code = main(["check", "--json", "--replay", self._replay("ready-iommu-off", tmp_path)])
         doc = json.loads(capsys.readouterr().out)
         finding = doc["devices"][0]["findings"][0]
-        assert (
-            4,
-            1,
-            ["schema", "iommu", "devices", "problems"],
-            False,
-            "iommu_off",
-            "blocker",
-        ) == (
-            code,
-            doc["schema"],
-            list(doc),
-            doc["iommu"]["enabled"],
-            finding["code"],
-            finding["severity"],
-        )
+        assert 4 == code
+        assert 1 == doc["schema"]
+        assert ["schema", "iommu", "devices", "problems"] == list(doc)
+        assert False is doc["iommu"]["enabled"]
+        assert "iommu_off" == finding["code"]
+        assert "blocker" == finding["severity"]
         assert {"code", "severity", "device", "message", "hint"} == set(finding)

@@ -196,7 +196,9 @@ class TestCommands:
         err = capsys.readouterr().err.splitlines()
         with pytest.raises(SystemExit) as info:
             main(["list", "--replay", str(bad), "--sysfs", "/sys"])
-        assert ([1, 1], 2, 2) == (codes, len(err), info.value.code)
+        assert [1, 1] == codes
+        assert 2 == len(err)
+        assert 2 == info.value.code
         assert f"{bad}:2: not a recording line: 'Q: what'" in err[1]
 
 

@@ -1,4 +1,4 @@
-"""USB character devices below an interface are no USB devices (SPEC section 7).
+"""USB character devices below an interface are no USB devices (docs/semantics.md, "Nodes").
 
 On older kernels hiddev, cdc-wdm and vendor card readers sit below a USB
 interface with ``SUBSYSTEM=usb`` in their uevent and no ``DEVTYPE``. Where a

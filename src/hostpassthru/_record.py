@@ -145,7 +145,8 @@ class _Recorder:
                 binaries.append((name, content))
         found = [(name, _readlink(f"{base}/{name}")) for name in _links(base)]
         if want.group is not None:
-            # The group the readers found, from the group directory or the link (SPEC 2).
+            # The group the readers found, from the group directory or the link
+            # (docs/semantics.md, "IOMMU groups").
             found.append(("iommu_group", f"{_up(path)}/kernel/iommu_groups/{want.group}"))
         return RecordedDevice(
             path=f"/{path}",

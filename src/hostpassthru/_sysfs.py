@@ -199,7 +199,7 @@ def read_record(  # noqa: PLR0913 - one call per device, all of it needed
 
     *driver* False means "read the driver link here"; a reader that already
     knows the driver (libudev does) passes it. *links* asks for the
-    ``iommu_group`` link as well (SPEC section 2's fallback).
+    ``iommu_group`` link as well (docs/semantics.md, "IOMMU groups").
     """
     base = f"{root}/{path}"
     attributes: dict[str, str] = {}
@@ -348,7 +348,7 @@ def read_attribute(
 def usb_devtype_or_guess(sys_name: str, devtype: str | None, *, has_uevent: bool) -> str | None:
     """The DEVTYPE; where there is no uevent file at all, what the kernel name says.
 
-    Where a uevent exists, its DEVTYPE alone decides (SPEC section 7): on older
+    Where a uevent exists, its DEVTYPE alone decides (docs/semantics.md, "Nodes"): on older
     kernels (before 4.x made them class devices of their own), USB character
     devices such as hiddev, cdc-wdm and vendor card readers sit below an
     interface with SUBSYSTEM=usb and no DEVTYPE; they are neither devices nor

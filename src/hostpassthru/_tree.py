@@ -76,7 +76,7 @@ _GROUPED = ("pci", "mdev")
 
 
 def _own_groups(snapshot: Snapshot, problems: list[str]) -> dict[str, int]:
-    """PCI kernel name -> own group (SPEC section 2)."""
+    """PCI kernel name -> own group (docs/semantics.md, "IOMMU groups")."""
     if snapshot.groups:
         return {
             member: number

@@ -1,7 +1,7 @@
 """The live reader: libudev (through pyudev) enumerates, the path reader's helpers read.
 
 The only module that imports pyudev. libudev swallows read errors, so it
-cannot tell an unreadable attribute from a missing one (SPEC section 5 needs
+cannot tell an unreadable attribute from a missing one (docs/semantics.md needs
 both), and it returns no symlink attribute but ``driver``: attribute files and
 the ``iommu_group``/``physfn``/``virtfnN``/``mdev_type`` links are read with the
 path reader's helpers, from the device directories libudev found. Mediated
@@ -90,7 +90,7 @@ def _usb(context: Any, root: str, problems: list[str]) -> list[DeviceRecord]:  #
 
 def _scsi(context: Any, root: str, problems: list[str]) -> list[DeviceRecord]:  # noqa: ANN401
     records = []
-    # The class devices, as SPEC section 1 says; their parent directory chain leads
+    # The class devices, as docs/semantics.md, "Nodes", says; their parent directory chain leads
     # to the SCSI device itself, which the class entry's "device" link names.
     for dev in _devices(context, problems, subsystem="scsi_device"):
         class_path = _relative(root, dev.sys_path)
