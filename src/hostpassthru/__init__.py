@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         recover,
         release,
     )
+    from ._changes import Change, DeviceChange, GroupChange
     from ._documents import DOCUMENTS, SCHEMA, Document, json_document
     from ._explain import GROUP_KINDS, WHYS, Affected, GroupKind, GroupVerdict, Why, class_name
     from ._journal import JournalEntry, JournalMember
@@ -69,7 +70,7 @@ if TYPE_CHECKING:
         Severity,
         Verdict,
     )
-    from ._records import KINDS, SOURCES, Kind, Source
+    from ._records import KINDS, SOURCES, Kind, Source, Uevent
     from ._rules import REASONS, Reason
     from ._scan import (
         affected_by,
@@ -81,6 +82,7 @@ if TYPE_CHECKING:
         scan,
         vanish_with_vfs,
     )
+    from ._watch import Watch, watch
 
     __version__: str
 
@@ -100,6 +102,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "recover",
         "release",
     ),
+    "_changes": ("Change", "DeviceChange", "GroupChange"),
     "_documents": ("DOCUMENTS", "SCHEMA", "Document", "json_document"),
     "_explain": (
         "GROUP_KINDS",
@@ -137,7 +140,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "Severity",
         "Verdict",
     ),
-    "_records": ("KINDS", "SOURCES", "Kind", "Source"),
+    "_records": ("KINDS", "SOURCES", "Kind", "Source", "Uevent"),
     "_rules": ("REASONS", "Reason"),
     "_scan": (
         "affected_by",
@@ -149,6 +152,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "scan",
         "vanish_with_vfs",
     ),
+    "_watch": ("Watch", "watch"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
@@ -207,14 +211,17 @@ __all__ = [
     "Affected",
     "Assessment",
     "BindingError",
+    "Change",
     "ClassDevice",
     "Device",
+    "DeviceChange",
     "DeviceNotFoundError",
     "Document",
     "ExportError",
     "Finding",
     "FindingCode",
     "FixtureError",
+    "GroupChange",
     "GroupKind",
     "GroupVerdict",
     "Host",
@@ -241,10 +248,12 @@ __all__ = [
     "Severity",
     "Source",
     "SysfsNotFoundError",
+    "Uevent",
     "UsbInfo",
     "Verdict",
     "VgpuInfo",
     "VgpuType",
+    "Watch",
     "Why",
     "Write",
     "WriteTimeoutError",
@@ -264,4 +273,5 @@ __all__ = [
     "release",
     "scan",
     "vanish_with_vfs",
+    "watch",
 ]

@@ -16,6 +16,7 @@ from ._errors import HostpassthruError
 from ._explain import Affected, class_name
 from ._records import KINDS
 from ._scan import check, explain_affected, group_verdicts, iommu_status, replay, scan
+from ._watchcli import add_parser as add_watch_parser
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -36,6 +37,7 @@ examples:
   hostpassthru check                      the IOMMU, and a verdict per device
   hostpassthru check 0000:01:00.0         every finding on one device, with hints
   hostpassthru record --anonymize -o myhost.umockdev
+  hostpassthru watch --json               each change of the host, as it happens
   hostpassthru --replay myhost.umockdev tree
   hostpassthru --sysfs /tmp/capture/sys list --json
   hostpassthru export nfd                 node labels for Kubernetes (NFD)
@@ -502,6 +504,7 @@ def _parser() -> argparse.ArgumentParser:
     p_rec.set_defaults(run=_cmd_record)
     add_export_commands(sub, common)
     _cli_binding.add_commands(sub, common)
+    add_watch_parser(sub, common)
     return parser
 
 
@@ -642,6 +645,16 @@ def _sysfs_root(args: argparse.Namespace) -> Iterator[tuple[str | None, str | No
         yield root, args.proc or (proc if os.path.isdir(proc) else None)
 
 
+def _run_on(args: argparse.Namespace, root: str | None, proc: str | None) -> int:
+    """Run the command on the tree at *root* (None: this host)."""
+    if args.run is None:  # watch scans for itself, after opening its monitor
+        return int(args.run_watch(args, root, proc))
+    host = scan(root, proc=proc)
+    # The /proc that scan() read: given, the replay's, or this host's for a live scan.
+    args.proc_root = proc if root is not None else proc or "/proc"
+    return int(args.run(args, host))
+
+
 def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one exit per outcome
     """Run the command line with *argv* (default: sys.argv[1:]); returns the exit code."""
     parser = _parser()
@@ -656,16 +669,13 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one exit 
         if getattr(args, "replays", None):
             # export kubevirt --replay FILE ...: the command reads its hosts itself.
             return int(args.run(args, None))
-        if args.replay is not None and args.run is not _cmd_record:
+        if args.replay is not None and args.run not in (_cmd_record, None):
             # Replayed from memory; only record writes the tree out, to read it back.
             from ._recording import read_recording  # noqa: PLC0415 - only --replay needs it
 
             return int(args.run(args, replay(read_recording(args.replay), proc=args.proc)))
         with _sysfs_root(args) as (root, proc):
-            host = scan(root, proc=proc)
-            # The /proc that scan() read: given, the replay's, or this host's for a live scan.
-            args.proc_root = proc if root is not None else proc or "/proc"
-            return int(args.run(args, host))
+            return _run_on(args, root, proc)
     except HostpassthruError as exc:
         print(f"hostpassthru: {exc}", file=sys.stderr)
         return 1

@@ -17,6 +17,7 @@ __all__ = [
     "ProcRecord",
     "Snapshot",
     "Source",
+    "Uevent",
 ]
 
 #: What a node is: a PCI function, a USB device, a SCSI device or a mediated device.
@@ -107,3 +108,23 @@ class Snapshot:
     proc: ProcRecord | None = None
     #: The supported types of every mediated-device parent, in path and id order.
     mdev_types: tuple[MdevTypeRecord, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class Uevent:
+    """One uevent as a monitor received it: the kernel's (or udevd's) properties, unjudged."""
+
+    #: "add", "remove", "change", "move", "bind", "unbind" (bind/unbind since Linux 4.14).
+    action: str
+    #: DEVPATH: the device directory below the sysfs root, with a leading slash.
+    devpath: str
+    subsystem: str | None
+    devtype: str | None
+    #: The DRIVER property: the driver bound when the event was sent, None when unbound.
+    driver: str | None
+    seqnum: int | None = None
+
+    @property
+    def sys_name(self) -> str:
+        """The kernel name: the last component of DEVPATH."""
+        return self.devpath.rpartition("/")[2]

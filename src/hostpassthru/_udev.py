@@ -1,4 +1,4 @@
-"""The live reader: libudev (through pyudev) enumerates, the path reader's helpers read.
+"""The live reader: libudev (through pyudev) enumerates and monitors, the path reader reads.
 
 The only module that imports pyudev. libudev swallows read errors, so it
 cannot tell an unreadable attribute from a missing one (docs/semantics.md needs
@@ -11,15 +11,21 @@ from each PCI node's ``mdev_supported_types`` by the path reader's helpers.
 
 from __future__ import annotations
 
+import errno
 import os
+import select
+import socket
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import _sysfs
+from ._records import Uevent
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from ._records import DeviceRecord, Snapshot
 
-__all__ = ["UdevUnavailableError", "read"]
+__all__ = ["Monitor", "UdevUnavailableError", "read", "udev_running"]
 
 
 class UdevUnavailableError(Exception):
@@ -143,3 +149,108 @@ def read(root: str = "/sys", proc: str | None = None) -> Snapshot:
         ]
 
     return _sysfs.assemble(root, proc, "udev", nodes)
+
+
+def _uevent(device: Any) -> Uevent:  # noqa: ANN401 - a pyudev Device
+    properties = device.properties
+    seqnum = properties.get("SEQNUM")
+    return Uevent(
+        action=device.action or "change",
+        devpath=properties.get("DEVPATH") or device.device_path,
+        subsystem=properties.get("SUBSYSTEM"),
+        devtype=properties.get("DEVTYPE"),
+        # The driver as the event says it, not as sysfs says it later: by the
+        # time we look, it may have changed again.
+        driver=properties.get("DRIVER"),
+        seqnum=int(seqnum) if seqnum and seqnum.isdigit() else None,
+    )
+
+
+#: Where udevd listens; libudev itself decides by it whether udev events can arrive.
+_UDEV_CONTROL = "/run/udev/control"
+
+
+def udev_running() -> bool:
+    """Whether udevd runs here (its control socket exists)."""
+    return os.path.exists(_UDEV_CONTROL)
+
+
+class Monitor:
+    """A started netlink monitor of uevents, non-blocking: poll its fd, then ``receive()``.
+
+    *source* "udev" receives events after udevd processed them (rules applied,
+    devices initialised); "kernel" receives the kernel's own, which needs no
+    udevd. Only events of *subsystems* are kept.
+    """
+
+    def __init__(
+        self,
+        source: Literal["udev", "kernel"],
+        subsystems: Iterable[str],
+        buffer_size: int | None = None,
+    ) -> None:
+        context = _context()
+        import pyudev  # noqa: PLC0415 - _context() already loaded it, or raised
+
+        self.source = source
+        try:
+            monitor = pyudev.Monitor.from_netlink(context, source=source)
+            for subsystem in subsystems:
+                monitor.filter_by(subsystem)
+            if buffer_size is not None:
+                monitor.set_receive_buffer_size(buffer_size)
+            monitor.start()  # enables receiving and sets O_NONBLOCK
+        except OSError as exc:
+            raise UdevUnavailableError(f"cannot open a {source} monitor: {exc}") from exc
+        self._monitor = monitor
+
+    def fileno(self) -> int:
+        """The socket: readable when events wait."""
+        return int(self._monitor.fileno())
+
+    def _ready(self) -> tuple[bool, bool]:
+        """Whether events wait, and whether the socket overflowed since last asked.
+
+        When the receive buffer is full the kernel drops the uevent and sets
+        ENOBUFS on the socket (netlink_overrun()); poll() then says POLLERR, and
+        SO_ERROR reads and clears it. The socket works on after it.
+        """
+        poller = select.poll()
+        poller.register(self.fileno(), select.POLLIN)
+        ready = poller.poll(0)
+        if not ready:
+            return False, False
+        overflow = False
+        if ready[0][1] & select.POLLERR:
+            with socket.fromfd(self.fileno(), socket.AF_NETLINK, socket.SOCK_RAW) as sock:
+                error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if error and error != errno.ENOBUFS:
+                raise OSError(error, os.strerror(error))
+            overflow = error == errno.ENOBUFS
+        return bool(ready[0][1] & select.POLLIN), overflow
+
+    def receive(self) -> tuple[list[Uevent], bool]:
+        """Every event ready now, oldest first, and whether events were lost (ENOBUFS)."""
+        events: list[Uevent] = []
+        lost = False
+        while True:
+            waiting, overflow = self._ready()
+            lost = lost or overflow
+            if not waiting:
+                return events, lost
+            try:
+                device = self._monitor.poll(timeout=0)
+            except OSError as exc:
+                # pyudev polls first and raises an OSError without errno on POLLERR:
+                # an overflow after ours was read; the next round reads SO_ERROR.
+                if exc.errno not in (errno.ENOBUFS, None):
+                    raise
+                lost = lost or exc.errno == errno.ENOBUFS
+                continue
+            if device is None:
+                return events, lost
+            events.append(_uevent(device))
+
+    def close(self) -> None:
+        """Stop receiving and close the socket (libudev closes it when the last ref goes)."""
+        self._monitor = None
