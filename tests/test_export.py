@@ -4,7 +4,7 @@ tests/golden/k8s/ holds, for each host, the NFD feature file (``.features``),
 the NodeFeature object (``.nodefeature.yaml``) and the KubeVirt merge patch
 with its warnings (``.kubevirt.yaml``, ``.kubevirt.stderr``). They were
 written from the fixture files (ids, drivers, groups, reset methods) and the
-rules of README's readiness table, not produced by the code under test:
+rules of the readiness table (docs/readiness.md), not produced by the code under test:
 
 - desktop-gpu: the GPU and its audio function share group 1 with their root
   port; both are on host drivers, so both need preparation and each warns
