@@ -53,7 +53,7 @@ VOCABULARIES = [
     ("Source", "SOURCES", ("sysfs", "udev", "recording")),
     ("Reason", "REASONS", ("bridge", "pcie_port", "usb_hub", "has_passthrough_children")),
     ("Severity", "SEVERITIES", ("info", "warning", "action", "blocker")),
-    ("Verdict", "VERDICTS", ("ready", "needs_preparation", "blocked")),
+    ("Verdict", "VERDICTS", ("ready", "needs_preparation", "blocked", "unknown")),
     ("Why", "WHYS", ("iommu_group", "beneath")),
     (
         "GroupKind",
@@ -102,6 +102,7 @@ VOCABULARIES = [
             "identity_changed",
             "no_binding_needed",
             "override_mismatch",
+            "class_unknown",
         ),
     ),
 ]

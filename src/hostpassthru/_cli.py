@@ -536,7 +536,12 @@ def _cmd_record(args: argparse.Namespace, host: Host) -> int:
 
 EXIT_NEEDS_PREPARATION = 3
 EXIT_BLOCKED = 4
-_VERDICT_EXIT = {"ready": 0, "needs_preparation": EXIT_NEEDS_PREPARATION, "blocked": EXIT_BLOCKED}
+_VERDICT_EXIT = {
+    "ready": 0,
+    "needs_preparation": EXIT_NEEDS_PREPARATION,
+    "blocked": EXIT_BLOCKED,
+    "unknown": EXIT_BLOCKED,  # not known to be passable: a script must not go on
+}
 
 
 def _iommu_lines(status: IommuStatus) -> list[str]:

@@ -31,7 +31,7 @@ __all__ = [
 Severity = Literal["info", "warning", "action", "blocker"]
 SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 #: What the findings on one device add up to.
-Verdict = Literal["ready", "needs_preparation", "blocked"]
+Verdict = Literal["ready", "needs_preparation", "blocked", "unknown"]
 VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
 #: The stable codes of the findings (docs/readiness.md).
 FindingCode = Literal[
@@ -66,6 +66,7 @@ FindingCode = Literal[
     "identity_changed",
     "no_binding_needed",
     "override_mismatch",
+    "class_unknown",
 ]
 FINDING_CODES: tuple[FindingCode, ...] = get_args(FindingCode)
 
@@ -275,6 +276,16 @@ class _Checker:
                 f"{dev.sys_name} is a {' and a '.join(infrastructure)}: "
                 "bridges and ports are not passed",
                 "pass the endpoints beneath it instead",
+            )
+        if dev.pci is not None and dev.pci.class_code is None:
+            # SPEC 3: an unreadable class is no bridge, so the rules offer the device;
+            # a udevadm dump without PCI_CLASS cannot tell a host bridge from a GPU.
+            self.add(
+                "class_unknown",
+                "blocker",
+                f"{dev.sys_name}'s PCI class is unknown (no class attribute, no PCI_CLASS "
+                "property): it may be a bridge, which cannot be passed",
+                "record the host with hostpassthru record, which keeps the class",
             )
         if not host.iommu_enabled:
             self.add(
@@ -514,4 +525,7 @@ def assess(host: Host, dev: Device) -> Assessment:
     findings = tuple(sorted(checker.findings, key=lambda f: -_RANK[f.severity]))
     worst = max((_RANK[f.severity] for f in findings), default=0)
     verdict: Verdict = "blocked" if worst == 3 else "needs_preparation" if worst == 2 else "ready"
+    if any(f.code == "class_unknown" for f in findings):
+        # Whether it is a bridge, and so whether it can be passed at all, is not known.
+        verdict = "unknown"
     return Assessment(device=dev.name, verdict=verdict, findings=findings)

@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import os
 import posixpath
-from typing import Any
+import re
+from typing import Any, Literal
 
 import attrs
 
@@ -52,9 +53,12 @@ __all__ = [
     "Recording",
     "dump",
     "escape",
+    "is_export_db",
     "materialize",
     "materialize_device",
+    "parse_export_db",
     "parse_recording",
+    "read_any",
     "read_recording",
     "snapshot",
 ]
@@ -132,6 +136,10 @@ class Recording:
     #: ``F:`` lines: files outside the device tree (``/proc/cmdline``, ``/proc/self/mountinfo``),
     #: as (path from the top, text).
     files: tuple[tuple[str, str], ...] = ()
+    #: "umockdev" (umockdev-record, hostpassthru record) or "export-db" (udevadm's database).
+    format: Literal["umockdev", "export-db"] = "umockdev"
+    #: What reading it skipped or guessed, as lines for Host.problems.
+    problems: tuple[str, ...] = ()
 
 
 def _unescape(text: str) -> str:
@@ -252,6 +260,79 @@ def parse_recording(text: str, source: str = "<string>") -> Recording:
     return Recording(source=source, devices=tuple(parser.devices), files=tuple(parser.files))
 
 
+# `udevadm info --export-db` (systemd's udevadm): P: and E: lines as in umockdev's
+# format, and lines umockdev's format lacks: M: (kernel name), R: (number),
+# U: (subsystem), T: (devtype), D: (node type and numbers), N: (node name),
+# L: (link priority, a number), S: (node symlink), Q: (disk sequence), V: (driver),
+# I: (initialisation time), J: (device id), G:/Q:/W: (tags, seqnums) in newer ones.
+_DB_ONLY = frozenset("MRUTDIJVQGWCB")
+_LINK_PRIORITY = re.compile(r"L: -?\d+\Z")
+
+
+def is_export_db(text: str) -> bool:
+    """Whether *text* is a ``udevadm info --export-db`` dump rather than a recording."""
+    for line in text.splitlines():
+        if line[1:3] == ": " and (line[0] in _DB_ONLY or _LINK_PRIORITY.match(line)):
+            return True
+    return False
+
+
+def parse_export_db(text: str, source: str = "<string>") -> Recording:
+    """Parse a ``udevadm info --export-db`` dump: its devices' paths and properties.
+
+    The lines that carry no property are skipped and counted in the
+    recording's problems; U:, T: and V: stand in for a missing SUBSYSTEM,
+    DEVTYPE or DRIVER property.
+    """
+    devices: list[RecordedDevice] = []
+    skipped: dict[str, int] = {}
+    path: str | None = None
+    properties: dict[str, str] = {}
+    fallback: dict[str, str] = {}
+
+    def close() -> None:
+        if path is not None:
+            merged = {**fallback, **properties}
+            devices.append(RecordedDevice(path=path, properties=tuple(merged.items())))
+
+    for raw in text.splitlines():
+        line = raw.rstrip("\r")
+        if not line.strip():
+            continue
+        tag, sep, rest = line.partition(": ")
+        if sep and tag == "P" and rest.startswith("/devices/") and ".." not in rest.split("/"):
+            close()
+            path, properties, fallback = rest.rstrip("/"), {}, {}
+        elif sep and tag == "E" and "=" in rest and path is not None:
+            key, _, value = rest.partition("=")
+            properties[key] = value
+        else:
+            if sep and tag in ("U", "T", "V") and path is not None:
+                fallback[{"U": "SUBSYSTEM", "T": "DEVTYPE", "V": "DRIVER"}[tag]] = rest
+            kind = f"{tag}:" if sep and len(tag) == 1 else "other"
+            skipped[kind] = skipped.get(kind, 0) + 1
+    close()
+    problems = [
+        (
+            f"{source}: a udevadm info --export-db dump: properties only, no attribute files "
+            "or links; facts the rules need come from properties, and IOMMU groups are unknown"
+        )
+    ]
+    if skipped:
+        counts = ", ".join(f"{kind} {n}" for kind, n in sorted(skipped.items()))
+        problems.append(f"{source}: skipped lines of types umockdev's format lacks ({counts})")
+    return Recording(
+        source=source, devices=tuple(devices), format="export-db", problems=tuple(problems)
+    )
+
+
+def read_any(text: str, source: str = "<string>") -> Recording:
+    """A recording or an export-db dump, told apart by the line types it uses."""
+    if is_export_db(text):
+        return parse_export_db(text, source)
+    return parse_recording(text, source)
+
+
 def escape(text: str) -> str:
     """GLib's g_strescape() for the printable text that reaches a recording."""
     return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace('"', '\\"')
@@ -288,14 +369,14 @@ def _block_lines(dev: RecordedDevice) -> list[str]:
 
 
 def read_recording(path: str | os.PathLike[str]) -> Recording:
-    """Parse the recording in the file at *path*; raises FixtureError."""
+    """Parse the recording (or export-db dump) in the file at *path*; raises FixtureError."""
     source = os.fspath(path)
     try:
         with open(source, encoding="utf-8", errors="surrogateescape") as f:
             text = f.read()
     except OSError as exc:
         raise FixtureError(source, None, exc.strerror or str(exc)) from None
-    return parse_recording(text, source)
+    return read_any(text, source)
 
 
 def _symlink(target_abs: str, link_abs: str) -> None:
@@ -751,13 +832,115 @@ def snapshot(recording: Recording) -> Snapshot:
     replay = _Replay(tree)
     groups = replay.groups()
     records = replay.nodes(links=not groups)
+    class_devices = replay.class_devices()
+    problems = [*recording.problems, *replay.problems]
+    if recording.format == "export-db":
+        records, class_devices = _from_properties(recording, records, class_devices, problems)
     return Snapshot(
         root=recording.source,
         source="recording",
         records=tuple(records),
         groups=groups,
-        problems=tuple(replay.problems),
-        class_devices=tuple(replay.class_devices()),
+        problems=tuple(problems),
+        class_devices=tuple(class_devices),
         proc=_proc(recording),
         mdev_types=tuple(replay.mdev_types(records)),
     )
+
+
+def _hex(value: str, width: int, prefix: str = "0x") -> str | None:
+    try:
+        return f"{prefix}{int(value, 16):0{width}x}"
+    except ValueError:
+        return None
+
+
+def _first_decimal(value: str, width: int) -> str | None:
+    """``9/0/1`` (TYPE=, INTERFACE=: class/subclass/protocol in decimal) -> ``09``."""
+    try:
+        return f"{int(value.split('/', maxsplit=1)[0], 10):0{width}x}"
+    except ValueError:
+        return None
+
+
+def _pci_facts(props: dict[str, str]) -> dict[str, str | None]:
+    """The PCI attributes a uevent's properties carry: PCI_CLASS=C0330, PCI_ID=8086:A352."""
+    vendor, _, device = props.get("PCI_ID", "").partition(":")
+    sub_vendor, _, sub_device = props.get("PCI_SUBSYS_ID", "").partition(":")
+    return {
+        "class": _hex(props["PCI_CLASS"], 6) if "PCI_CLASS" in props else None,
+        "vendor": _hex(vendor, 4) if device else None,
+        "device": _hex(device, 4) if device else None,
+        "subsystem_vendor": _hex(sub_vendor, 4) if sub_device else None,
+        "subsystem_device": _hex(sub_device, 4) if sub_device else None,
+    }
+
+
+def _usb_facts(props: dict[str, str]) -> dict[str, str | None]:
+    """The USB attributes a uevent's properties carry, and udev's ids.
+
+    ID_VENDOR_ID/ID_MODEL_ID (udev), else PRODUCT=46d/c52b/1201; TYPE=9/0/1
+    (the kernel's uevent: ids in hex, classes in decimal); BUSNUM, DEVNUM.
+    """
+    product = props.get("PRODUCT", "").split("/")
+    vendor = props.get("ID_VENDOR_ID") or (product[0] if len(product) == 3 else "")
+    model = props.get("ID_MODEL_ID") or (product[1] if len(product) == 3 else "")
+    return {
+        "idVendor": _hex(vendor, 4, "") if vendor else None,
+        "idProduct": _hex(model, 4, "") if model else None,
+        "bDeviceClass": _first_decimal(props["TYPE"], 2) if "TYPE" in props else None,
+        "busnum": props.get("BUSNUM"),
+        "devnum": props.get("DEVNUM"),
+    }
+
+
+def _scsi_facts(props: dict[str, str]) -> dict[str, str | None]:
+    """The SCSI type, from MODALIAS=scsi:t-0x05."""
+    alias = props.get("MODALIAS", "")
+    kind = alias.removeprefix("scsi:t-") if alias.startswith("scsi:t-") else None
+    try:
+        return {"type": None if kind is None else str(int(kind, 16))}
+    except ValueError:
+        return {"type": None}
+
+
+def _from_properties(
+    recording: Recording,
+    records: list[DeviceRecord],
+    class_devices: list[ClassDeviceRecord],
+    problems: list[str],
+) -> tuple[list[DeviceRecord], list[ClassDeviceRecord]]:
+    """A dump has no attribute files: take what the rules need from the properties."""
+    props = {dev.path.strip("/"): dict(dev.properties) for dev in recording.devices}
+    interfaces: dict[str, list[tuple[str, str]]] = {}
+    for path, p in props.items():
+        cls = _first_decimal(p["INTERFACE"], 2) if "INTERFACE" in p else None
+        if p.get("DEVTYPE") == "usb_interface" and cls is not None:
+            interfaces.setdefault(path.rpartition("/")[0], []).append((path, cls))
+    facts = {"pci": _pci_facts, "usb_device": _usb_facts, "scsi": _scsi_facts}
+    out = []
+    for record in records:
+        p = props.get(record.path, {})
+        found = {k: v for k, v in facts[record.kind](p).items() if v is not None}
+        attributes = {**found, **record.attributes}
+        changes: dict[str, Any] = {"attributes": attributes}
+        if record.driver is None and p.get("DRIVER"):
+            changes["driver"] = p["DRIVER"]
+        if record.kind == "usb_device" and not record.interface_classes:
+            changes["interface_classes"] = tuple(
+                c for _, c in sorted(interfaces.get(record.path, ()))
+            )
+        if record.kind == "pci" and "class" not in attributes:
+            problems.append(
+                f"{record.sys_name}: class unknown: neither a class attribute nor PCI_CLASS; "
+                "whether it is a bridge is unknown"
+            )
+        out.append(attrs.evolve(record, **changes))
+    blocks = []
+    for cdev in class_devices:
+        p = props.get(cdev.path, {})
+        if cdev.subsystem == "block" and "dev" not in cdev.attributes and "MAJOR" in p:
+            dev = f"{p['MAJOR']}:{p.get('MINOR', '0')}"
+            cdev = attrs.evolve(cdev, attributes={**cdev.attributes, "dev": dev})  # noqa: PLW2901
+        blocks.append(cdev)
+    return out, blocks
