@@ -14,6 +14,7 @@ import errno
 import os
 import subprocess
 import time
+import warnings
 from typing import Protocol, runtime_checkable
 
 from ._errors import WriteTimeoutError
@@ -95,7 +96,11 @@ class LiveKernel:
         if deadline is None:
             write_once(full, data)
             return
-        pid = os.fork()
+        with warnings.catch_warnings():
+            # Python 3.12 warns that fork() in a threaded process may deadlock the
+            # child; this child only writes and exits, taking no lock.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
         if pid == 0:  # pragma: no cover - the child; its exit status is checked below
             code = 0
             try:
