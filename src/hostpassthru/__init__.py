@@ -29,6 +29,16 @@ from ._errors import (
 # constant is what typing.TYPE_CHECKING is, and what type checkers look for.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ._acts import (
+        Act,
+        ActError,
+        ActOutcome,
+        ActRefusedError,
+        create_mdev,
+        remove_mdev,
+        set_vfs,
+        set_vgpu_type,
+    )
     from ._binding import (
         BindingError,
         MemberResult,
@@ -91,6 +101,16 @@ if TYPE_CHECKING:
 # only the modules it needs. Type checkers read the imports above instead; a
 # test keeps both lists equal. A new export goes into both.
 _EXPORTS: dict[str, tuple[str, ...]] = {
+    "_acts": (
+        "Act",
+        "ActError",
+        "ActOutcome",
+        "ActRefusedError",
+        "create_mdev",
+        "remove_mdev",
+        "set_vfs",
+        "set_vgpu_type",
+    ),
     "_binding": (
         "BindingError",
         "MemberResult",
@@ -208,6 +228,10 @@ __all__ = [
     "SOURCES",
     "VERDICTS",
     "WHYS",
+    "Act",
+    "ActError",
+    "ActOutcome",
+    "ActRefusedError",
     "Affected",
     "Assessment",
     "BindingError",
@@ -261,6 +285,7 @@ __all__ = [
     "affected_by",
     "check",
     "class_name",
+    "create_mdev",
     "explain_affected",
     "group_verdicts",
     "iommu_status",
@@ -271,7 +296,10 @@ __all__ = [
     "prepared",
     "recover",
     "release",
+    "remove_mdev",
     "scan",
+    "set_vfs",
+    "set_vgpu_type",
     "vanish_with_vfs",
     "watch",
 ]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 import attrs
 
 from . import _hostfacts, _seam
+from ._acts import recover_acts
 from ._errors import HostpassthruError, JournalError, WriteTimeoutError
 from ._journal import JournalEntry, JournalMember, StateDir
 from ._kernel import Kernel, LiveKernel
@@ -603,9 +604,16 @@ def recover(
 ) -> Outcome:
     """After a crash: bring every journaled device back to its recorded state.
 
-    Reads the host afresh, so it is idempotent: a second run finds nothing to do.
+    First the acts that make and remove devices (VFs, mediated devices, vGPU
+    types) are undone, then the prepared sets given back. Reads the host
+    afresh, so it is idempotent: a second run finds nothing to do.
     """
-    return _give_back(
+    ctx = _context(kernel, state_dir)
+    with ctx.state.lock(wait):
+        act_writes, act_left = recover_acts(
+            dry_run=dry_run, timeout=timeout, state_dir=ctx.state.path, kernel=ctx.kernel
+        )
+    outcome = _give_back(
         "recover",
         None,
         dry_run=dry_run,
@@ -613,8 +621,21 @@ def recover(
         timeout=timeout,
         wait=wait,
         state_dir=state_dir,
-        kernel=kernel,
+        kernel=ctx.kernel,
     )
+    outcome = attrs.evolve(outcome, writes=act_writes + outcome.writes)
+    if act_left:
+        outcome = attrs.evolve(outcome, done=False, error="; ".join(act_left))
+        raise BindingError(
+            outcome,
+            step="recover",
+            device=act_left[0].split(" ", 1)[0],
+            error=None,
+            why="not every act could be undone",
+            rolled_back=False,
+            left=act_left,
+        )
+    return outcome
 
 
 def prepared(*, state_dir: str | os.PathLike[str] | None = None) -> tuple[JournalEntry, ...]:

@@ -9,7 +9,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from . import _cli_binding
+from . import _cli_acts, _cli_binding
 from ._cli_export import add_commands as add_export_commands
 from ._documents import json_document
 from ._errors import HostpassthruError
@@ -45,6 +45,8 @@ examples:
   hostpassthru prepare 0000:01:00.0 --dry-run   what moving its group to vfio-pci takes
   hostpassthru prepare 0000:01:00.0       move the whole group to vfio-pci, journaled
   hostpassthru release 0000:01:00.0       give it back exactly
+  hostpassthru vfs 0000:3b:00.0 0 --dry-run     what disabling its VFs removes
+  hostpassthru mdev create 0000:00:02.0 i915-GVTg_V5_8
 """
 
 
@@ -505,6 +507,7 @@ def _parser() -> argparse.ArgumentParser:
     add_export_commands(sub, common)
     _cli_binding.add_commands(sub, common)
     add_watch_parser(sub, common)
+    _cli_acts.add_commands(sub, common, list(_cli_binding.acting_parents()))
     return parser
 
 

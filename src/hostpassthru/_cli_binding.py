@@ -313,9 +313,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
 
-def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:  # noqa: ANN401 - argparse's private subparsers type
-    """Add ``prepare``, ``release``, ``prepared`` and ``recover`` to *sub*."""
-    raw = argparse.RawDescriptionHelpFormatter
+def acting_parents() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """The options of every command that writes: --dry-run, --timeout, --wait; --state-dir."""
     acting = argparse.ArgumentParser(add_help=False)
     acting.add_argument(
         "--dry-run", action="store_true", help="say what would be done; write nothing"
@@ -340,6 +339,13 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:  # noqa: AN
         metavar="DIR",
         help="where journals live (default $HOSTPASSTHRU_STATE_DIR or /run/hostpassthru)",
     )
+    return acting, state
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:  # noqa: ANN401 - argparse's private subparsers type
+    """Add ``prepare``, ``release``, ``prepared`` and ``recover`` to *sub*."""
+    raw = argparse.RawDescriptionHelpFormatter
+    acting, state = acting_parents()
 
     p = sub.add_parser(
         "prepare",

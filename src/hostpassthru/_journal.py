@@ -25,7 +25,7 @@ from ._errors import JournalError, LockTimeoutError
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["JournalEntry", "JournalMember", "Phase", "StateDir"]
+__all__ = ["JournalEntry", "JournalMember", "Phase", "StateDir", "write_atomically"]
 
 SCHEMA = 1
 
@@ -107,6 +107,29 @@ def _fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
+def write_atomically(directory: str, name: str, text: str) -> None:
+    """Write *text* to DIRECTORY/NAME so that a reader sees the old file or the new, never a part.
+
+    A temporary file, fsync, rename over the old one, fsync of the directory.
+    """
+    final = os.path.join(directory, name)
+    temporary = os.path.join(directory, f".{name}.{os.getpid()}")
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, text.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, final)
+        _fsync_dir(directory)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise JournalError(final, f"cannot write ({exc.strerror})") from None
+
+
 class StateDir:
     """The journals and the lock of one host, under *path*."""
 
@@ -169,22 +192,7 @@ class StateDir:
 
     def save(self, entry: JournalEntry) -> None:
         """Write *entry* atomically: a reader sees the old journal or the new, never a part."""
-        final = self._file(entry.id)
-        temporary = os.path.join(self.journal_dir, f".{entry.id}.json.{os.getpid()}")
-        try:
-            os.makedirs(self.journal_dir, mode=0o700, exist_ok=True)
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-            try:
-                os.write(fd, _to_json(entry).encode())
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(temporary, final)
-            _fsync_dir(self.journal_dir)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise JournalError(final, f"cannot write ({exc.strerror})") from None
+        write_atomically(self.journal_dir, f"{entry.id}.json", _to_json(entry))
 
     def remove(self, entry_id: str) -> None:
         """Forget a journal once its devices are given back."""

@@ -63,7 +63,17 @@ REFUSAL_CODES = (
 # device (mounted, swap, default route), and may choose to lose it.
 _FORCEABLE = frozenset({"mounted", "swap", "default_route"})
 
-Step = Literal["override", "unbind", "probe", "bind"]
+#: The binding steps, and the SR-IOV, mdev and vGPU acts' writes (``_acts``).
+Step = Literal[
+    "override",
+    "unbind",
+    "probe",
+    "bind",
+    "sriov_numvfs",
+    "mdev_create",
+    "mdev_remove",
+    "vgpu_type",
+]
 
 
 def is_vfio_driver(driver: str | None) -> bool:

@@ -67,6 +67,14 @@ FindingCode = Literal[
     "no_binding_needed",
     "override_mismatch",
     "class_unknown",
+    "not_sriov",
+    "vfs_over_total",
+    "vfs_enabled",
+    "no_mdev_type",
+    "no_instances",
+    "not_mdev",
+    "no_vgpu",
+    "vgpu_type_not_creatable",
 ]
 FINDING_CODES: tuple[FindingCode, ...] = get_args(FindingCode)
 

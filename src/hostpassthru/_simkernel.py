@@ -19,6 +19,22 @@ drivers/pci/pci-driver.c, drivers/pci/pci-sysfs.c and drivers/vfio/pci:
 - ``drivers_probe``: ENODEV for an unknown device; otherwise success, bound
   or not: the override's driver if it is loaded, else the first loaded
   driver whose ids match.
+- ``sriov_numvfs`` (drivers/pci/iov.c, ``sriov_numvfs_store()``): EINVAL for
+  no number; ERANGE above ``sriov_totalvfs``; the same count does nothing;
+  ENOENT when the PF has no driver or one without ``sriov_configure``
+  (:meth:`no_sriov_configure`); 0 removes every VF (and what is beneath);
+  N > 0 while VFs are on is EBUSY; else N VFs appear beside the PF at
+  ``sriov_offset``/``sriov_stride``, each in a new IOMMU group (the lowest
+  free number, as the IOMMU core's ida gives) where the host has groups, and
+  are probed when ``sriov_drivers_autoprobe`` is 1.
+- ``mdev_supported_types/T/create`` (drivers/vfio/mdev): EINVAL for no UUID,
+  EEXIST for one in use, EUSERS when ``available_instances`` is 0; the mdev
+  appears beneath its parent in a group of its own, bound to the one mdev
+  driver there is. ``<uuid>/remove``: ``1`` removes it (EBUSY while a VM
+  holds it, :meth:`hold`), ``0`` does nothing.
+- ``nvidia/current_vgpu_type`` (NVIDIA's vGPU manager on a VF): EINVAL for no
+  number or a type the VF does not list as creatable; EBUSY for a type while
+  another is set; 0 removes the vGPU.
 - Any other existing file: its content is replaced. A missing one: ENOENT.
 """
 
@@ -29,18 +45,31 @@ import os
 import shutil
 import signal
 import threading
+import uuid
 from typing import TYPE_CHECKING, Literal
 
 import attrs
 
 from ._errors import WriteTimeoutError
+from ._sriov import parse_vgpu_types
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
 __all__ = ["Operation", "SimulatedKernel"]
 
-Operation = Literal["driver_override", "unbind", "bind", "drivers_probe", "new_id", "other"]
+Operation = Literal[
+    "driver_override",
+    "unbind",
+    "bind",
+    "drivers_probe",
+    "new_id",
+    "sriov_numvfs",
+    "mdev_create",
+    "mdev_remove",
+    "vgpu_type",
+    "other",
+]
 
 
 # Modules whose PCI driver has another name (modprobe treats "-" and "_" alike).
@@ -66,6 +95,30 @@ def _read(path: str) -> str | None:
             return f.read().strip()
     except OSError:
         return None
+
+
+_VIRT_OPERATIONS = ("sriov_numvfs", "mdev_create", "mdev_remove", "vgpu_type")
+
+
+def _virt_operation(real_dir: str, name: str) -> Operation:
+    """Which SR-IOV, mdev or vGPU write this is, or "other"."""
+    if name == "sriov_numvfs":
+        return "sriov_numvfs"
+    if name == "create" and os.path.basename(os.path.dirname(real_dir)) == "mdev_supported_types":
+        return "mdev_create"
+    if name == "remove" and os.path.islink(f"{real_dir}/mdev_type"):
+        return "mdev_remove"
+    if name == "current_vgpu_type" and os.path.basename(real_dir) == "nvidia":
+        return "vgpu_type"
+    return "other"
+
+
+def _number(text: str, limit: int, full: str) -> int:
+    """A decimal number up to *limit*, as kstrtoul() reads one; EINVAL otherwise."""
+    word = text.strip()
+    if not (word.isascii() and word.isdigit()) or int(word) > limit:
+        raise OSError(errno.EINVAL, os.strerror(errno.EINVAL), full)
+    return int(word)
 
 
 def _hex(text: str | None) -> int | None:
@@ -112,6 +165,7 @@ class SimulatedKernel:
         self._after: list[Callable[[SimulatedKernel, int, str, bytes], None]] = []
         self._vfio_minor = 0
         self._crash_first = False
+        self._no_sriov: set[str] = set()
 
     # -- the Kernel protocol -------------------------------------------------
 
@@ -157,8 +211,12 @@ class SimulatedKernel:
         operation = self._operation(real_dir, name)
         value = data.decode("utf-8", "replace")
         address = value.strip() if operation in ("bind", "unbind", "drivers_probe") else None
-        if address is None and operation == "driver_override":
+        if address is None and operation in ("driver_override", "sriov_numvfs", "mdev_remove"):
             address = os.path.basename(real_dir)
+        elif operation == "mdev_create":
+            address = os.path.basename(os.path.dirname(os.path.dirname(real_dir)))
+        elif operation == "vgpu_type":
+            address = os.path.basename(os.path.dirname(real_dir))
         self._maybe_fail(operation, address, full)
         if operation == "unbind":
             self._unbind_store(os.path.basename(real_dir), value.strip(), full, deadline)
@@ -219,12 +277,19 @@ class SimulatedKernel:
         """The next *times* writes of *operation* (None: any) for *address* fail with *error*."""
         self._failures.append(_Failure(operation, address, error, times))
 
+    def no_sriov_configure(self, driver: str) -> None:
+        """*driver* cannot enable VFs (it has no ``sriov_configure``): writes give ENOENT."""
+        self._no_sriov.add(driver)
+
     def probe_binds_nothing(self, address: str) -> None:
         """``drivers_probe`` of *address* succeeds and binds nothing, as when no driver probes."""
         self._probe_nothing.add(address)
 
     def hold(self, address: str) -> None:
-        """A user holds *address*: unbinding it blocks until :meth:`let_go`."""
+        """A user holds *address*: unbinding it blocks until :meth:`let_go`.
+
+        A held mediated device (by UUID) refuses ``remove`` with EBUSY.
+        """
         self._held.setdefault(address, threading.Event())
 
     def let_go(self, address: str) -> None:
@@ -340,7 +405,7 @@ class SimulatedKernel:
             return name  # type: ignore[return-value]
         if name == "driver_override":
             return "driver_override"
-        return "other"
+        return _virt_operation(real_dir, name)
 
     def _maybe_fail(self, operation: Operation, address: str | None, full: str) -> None:
         for failure in self._failures:
@@ -376,6 +441,8 @@ class SimulatedKernel:
                 raise OSError(errno.ENODEV, os.strerror(errno.ENODEV), full)
             if self.driver_of(address) is None and address not in self._probe_nothing:
                 self._probe(address)
+        elif operation in _VIRT_OPERATIONS:
+            self._virt_store(operation, real_dir, value, full)
         elif operation == "new_id":
             # Global per vendor:device, binds every matching unbound device: never used
             # by hostpassthru; modelled so that a test can catch it being used.
@@ -480,6 +547,209 @@ class SimulatedKernel:
         shutil.rmtree(f"{directory}/vfio-dev", ignore_errors=True)
         self._uevent_driver(directory, None)
 
+    # -- SR-IOV, mediated devices, vGPU ------------------------------------------
+
+    def _virt_store(self, operation: Operation, real_dir: str, value: str, full: str) -> None:
+        store = {
+            "sriov_numvfs": self._sriov_store,
+            "mdev_create": self._mdev_create,
+            "mdev_remove": self._mdev_remove,
+            "vgpu_type": self._vgpu_store,
+        }[operation]
+        store(real_dir, value, full)
+
+    def _sriov_store(self, pf_dir: str, value: str, full: str) -> None:
+        address = os.path.basename(pf_dir)
+        count = _number(value, 0xFFFF, full)  # kstrtou16()
+        total = _number(_read(f"{pf_dir}/sriov_totalvfs") or "0", 0xFFFF, full)
+        if count > total:
+            raise OSError(errno.ERANGE, os.strerror(errno.ERANGE), full)
+        current = _number(_read(f"{pf_dir}/sriov_numvfs") or "0", 0xFFFF, full)
+        if count == current:
+            return
+        driver = self.driver_of(address)
+        if driver is None or driver in self._no_sriov:
+            raise OSError(errno.ENOENT, os.strerror(errno.ENOENT), full)
+        if count == 0:
+            for vf in self._vfs(pf_dir):
+                self._remove_vf(pf_dir, vf)
+        elif current:
+            raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), full)
+        else:
+            self._add_vfs(pf_dir, count)
+        self._put(f"{pf_dir}/sriov_numvfs", f"{count}\n")
+
+    def _vfs(self, pf_dir: str) -> list[tuple[int, str]]:
+        """(N, kernel name) of each virtfnN link of a PF, in N order."""
+        return sorted(
+            (int(entry[6:]), os.path.basename(os.readlink(f"{pf_dir}/{entry}")))
+            for entry in os.listdir(pf_dir)
+            if entry.startswith("virtfn") and entry[6:].isdigit()
+        )
+
+    def _remove_vf(self, pf_dir: str, vf: tuple[int, str]) -> None:
+        number, address = vf
+        directory = self._device_dir(address)
+        if directory is not None:
+            for entry in os.listdir(directory):
+                if os.path.islink(f"{directory}/{entry}/mdev_type"):
+                    self._drop_mdev(f"{directory}/{entry}")
+            types = f"{directory}/nvidia/creatable_vgpu_types"
+            if os.path.isfile(types):
+                # Kept where the next VFs of this PF will find NVIDIA's files again.
+                template = self._stash(f"vgpu-{os.path.basename(pf_dir)}")
+                os.makedirs(os.path.dirname(template), exist_ok=True)
+                shutil.copyfile(types, template)
+            self._detach(address)
+            self._ungroup(address, self._group(address))
+            os.unlink(f"{self._sysfs}/bus/pci/devices/{address}")
+            shutil.rmtree(directory)
+        os.unlink(f"{pf_dir}/virtfn{number}")
+
+    def _add_vfs(self, pf_dir: str, count: int) -> None:
+        pf = os.path.basename(pf_dir)
+        domain, bus, slot_fn = pf.split(":")
+        slot, fn = slot_fn.split(".")
+        routing = (int(bus, 16) << 8) | (int(slot, 16) << 3) | int(fn)
+        offset = int(_read(f"{pf_dir}/sriov_offset") or "1")
+        stride = int(_read(f"{pf_dir}/sriov_stride") or "1")
+        vf_device = _read(f"{pf_dir}/sriov_vf_device")
+        grouped = bool(self._groups())
+        template = self._stash(f"vgpu-{pf}")
+        for n in range(count):
+            rid = routing + offset + n * stride
+            address = f"{domain}:{(rid >> 8) & 0xFF:02x}:{(rid >> 3) & 0x1F:02x}.{rid & 7}"
+            directory = os.path.join(os.path.dirname(pf_dir), address)
+            os.makedirs(directory)
+            for name in ("vendor", "subsystem_vendor", "subsystem_device", "class", "revision"):
+                self._put(f"{directory}/{name}", f"{_read(f'{pf_dir}/{name}') or ''}\n")
+            device = f"0x{int(vf_device, 16):04x}" if vf_device else _read(f"{pf_dir}/device")
+            self._put(f"{directory}/device", f"{device}\n")
+            self._put(f"{directory}/numa_node", f"{_read(f'{pf_dir}/numa_node') or '-1'}\n")
+            self._put(f"{directory}/reset_method", "flr\n")
+            self._put(f"{directory}/driver_override", "(null)\n")
+            cls = _hex(_read(f"{pf_dir}/class")) or 0
+            vendor = (_read(f"{directory}/vendor") or "0x0")[2:].upper()
+            ids = f"{vendor}:{(device or '0x0')[2:].upper()}"
+            self._put(
+                f"{directory}/uevent",
+                f"PCI_CLASS={cls:X}\nPCI_ID={ids}\nPCI_SLOT_NAME={address}\n",
+            )
+            self._link(pf_dir, f"{directory}/physfn")
+            self._link(f"{self._sysfs}/bus/pci", f"{directory}/subsystem")
+            self._link(directory, f"{self._sysfs}/bus/pci/devices/{address}")
+            self._link(directory, f"{pf_dir}/virtfn{n}")
+            if grouped:
+                self._regroup(directory, address)
+            if os.path.isfile(template):
+                os.makedirs(f"{directory}/nvidia")
+                shutil.copyfile(template, f"{directory}/nvidia/creatable_vgpu_types")
+                self._put(f"{directory}/nvidia/current_vgpu_type", "0\n")
+        if _read(f"{pf_dir}/sriov_drivers_autoprobe") != "0":
+            for n in range(count):
+                self._probe(os.path.basename(os.readlink(f"{pf_dir}/virtfn{n}")))
+
+    def _groups(self) -> set[int]:
+        try:
+            names = os.listdir(f"{self._sysfs}/kernel/iommu_groups")
+        except OSError:
+            return set()
+        return {int(name) for name in names if name.isdigit()}
+
+    def _regroup(self, directory: str, name: str) -> None:
+        """Put a new device in a new group of its own: the lowest free number."""
+        used = self._groups()
+        number = next(n for n in range(len(used) + 1) if n not in used)
+        group = f"{self._sysfs}/kernel/iommu_groups/{number}"
+        os.makedirs(f"{group}/devices")
+        self._link(directory, f"{group}/devices/{name}")
+        self._link(group, f"{directory}/iommu_group")
+
+    def _ungroup(self, name: str, number: str | None) -> None:
+        """Take a device out of its group; an empty group goes (iommu_group_release())."""
+        if number is None:
+            return
+        group = f"{self._sysfs}/kernel/iommu_groups/{number}"
+        if os.path.lexists(f"{group}/devices/{name}"):
+            os.unlink(f"{group}/devices/{name}")
+        if os.path.isdir(f"{group}/devices") and not os.listdir(f"{group}/devices"):
+            shutil.rmtree(group)
+
+    def _mdev_create(self, type_dir: str, value: str, full: str) -> None:
+        try:
+            name = str(uuid.UUID(value.strip()))
+        except ValueError:
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL), full) from None
+        if os.path.lexists(f"{self._sysfs}/bus/mdev/devices/{name}"):
+            raise OSError(errno.EEXIST, os.strerror(errno.EEXIST), full)
+        available = _number(_read(f"{type_dir}/available_instances") or "0", 1 << 31, full)
+        if available < 1:
+            raise OSError(errno.EUSERS, os.strerror(errno.EUSERS), full)
+        parent = os.path.dirname(os.path.dirname(type_dir))
+        directory = f"{parent}/{name}"
+        os.makedirs(directory)
+        os.makedirs(f"{type_dir}/devices", exist_ok=True)
+        os.makedirs(f"{self._sysfs}/bus/mdev/devices", exist_ok=True)
+        self._put(f"{directory}/remove", "")
+        self._put(f"{directory}/uevent", f"MDEV_TYPE={os.path.basename(type_dir)}\n")
+        self._link(type_dir, f"{directory}/mdev_type")
+        self._link(f"{self._sysfs}/bus/mdev", f"{directory}/subsystem")
+        self._link(directory, f"{self._sysfs}/bus/mdev/devices/{name}")
+        self._link(directory, f"{type_dir}/devices/{name}")
+        # vfio_register_emulated_iommu_dev(): a group of its own, IOMMU or not.
+        self._regroup(directory, name)
+        try:
+            drivers = sorted(os.listdir(f"{self._sysfs}/bus/mdev/drivers"))
+        except OSError:
+            drivers = []
+        if len(drivers) == 1:
+            home = f"{self._sysfs}/bus/mdev/drivers/{drivers[0]}"
+            self._link(home, f"{directory}/driver")
+            self._link(directory, f"{home}/{name}")
+            self._uevent_driver(directory, drivers[0])
+        self._put(f"{type_dir}/available_instances", f"{available - 1}\n")
+
+    def _mdev_remove(self, directory: str, value: str, full: str) -> None:
+        if _number(value, 1 << 31, full) == 0:
+            return
+        if os.path.basename(directory) in self._held:
+            raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), full)
+        self._drop_mdev(directory)
+
+    def _drop_mdev(self, directory: str) -> None:
+        name = os.path.basename(directory)
+        type_dir = os.path.realpath(f"{directory}/mdev_type")
+        if os.path.lexists(f"{type_dir}/devices/{name}"):
+            os.unlink(f"{type_dir}/devices/{name}")
+        available = _read(f"{type_dir}/available_instances")
+        if available is not None and available.isdigit():
+            self._put(f"{type_dir}/available_instances", f"{int(available) + 1}\n")
+        if os.path.islink(f"{directory}/driver"):
+            home = os.path.realpath(f"{directory}/driver")
+            if os.path.lexists(f"{home}/{name}"):
+                os.unlink(f"{home}/{name}")
+        try:
+            group: str | None = os.path.basename(os.readlink(f"{directory}/iommu_group"))
+        except OSError:
+            group = None
+        self._ungroup(name, group)
+        if os.path.lexists(f"{self._sysfs}/bus/mdev/devices/{name}"):
+            os.unlink(f"{self._sysfs}/bus/mdev/devices/{name}")
+        shutil.rmtree(directory)
+
+    def _vgpu_store(self, nvidia_dir: str, value: str, full: str) -> None:
+        wanted = _number(value, 1 << 31, full)
+        current = _number(_read(f"{nvidia_dir}/current_vgpu_type") or "0", 1 << 31, full)
+        if wanted == current:
+            return
+        if wanted and current:
+            raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), full)
+        if wanted:
+            types, _ = parse_vgpu_types(_read(f"{nvidia_dir}/creatable_vgpu_types") or "")
+            if wanted not in {i for i, _ in types}:
+                raise OSError(errno.EINVAL, os.strerror(errno.EINVAL), full)
+        self._put(f"{nvidia_dir}/current_vgpu_type", f"{wanted}\n")
+
     # -- the tree --------------------------------------------------------------
 
     def _addresses(self) -> list[str]:
@@ -528,13 +798,20 @@ class SimulatedKernel:
         """Add what the kernel always has and recordings often lack, before the first write.
 
         Every PCI device has driver_override (Linux 3.16); a driver's directory
-        links to each device it has; a bound device's uevent says DRIVER=.
+        links to each device it has; a bound device's uevent says DRIVER=; an
+        mdev type has its devices/ directory.
         """
         directory = self._device_dir(address)
         if directory is None:
             return
         if not os.path.exists(f"{directory}/driver_override"):
             self._put(f"{directory}/driver_override", "(null)\n")
+        types = f"{directory}/mdev_supported_types"
+        if os.path.isdir(types):
+            # Every mdev type has its devices/ directory, and the mdev bus its list.
+            for type_id in os.listdir(types):
+                os.makedirs(f"{types}/{type_id}/devices", exist_ok=True)
+            os.makedirs(f"{self._sysfs}/bus/mdev/devices", exist_ok=True)
         driver = self.driver_of(address)
         if driver is not None:
             entry = f"{self._driver_dir(driver)}/{address}"
