@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,7 @@ import pytest
 
 import hostpassthru as hp
 from binding_support import FakeHostState, active, make_host, tree_state
+from hostpassthru._cli import main
 from hostpassthru.testing import SimulatedKernel, materialize
 
 if TYPE_CHECKING:
@@ -330,3 +332,87 @@ class TestVgpu:
         assert (errno.EINVAL, True) == (info.value.errno, info.value.rolled_back)
         assert [b"0", b"920", b"921"] == [data for _, data in host.kernel.writes]
         assert [] == host.diff()
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run the CLI in-process."""
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+class TestCli:
+    """vfs, mdev create, mdev remove, vgpu: --dry-run, --json, exit codes 0/4/5."""
+
+    def test_vfs_dry_run(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """What disabling the VFs removes, and the one write; exit 0, nothing written."""
+        root = materialize("sriov-nic", tmp_path)
+        before = tree_state(root)
+        code, out, err = run(["vfs", PF, "0", "--dry-run", "--sysfs", root], capsys)
+        assert (0, "") == (code, err)
+        assert (
+            "set_vfs pci_0000_3b_00_0: 4 -> 0 VFs\n"
+            "vanishes: pci_0000_3b_00_2, pci_0000_3b_00_3, pci_0000_3b_00_4, pci_0000_3b_00_5\n"
+            "writes:\n"
+            "  echo '0' > /sys/bus/pci/devices/0000:3b:00.0/sriov_numvfs\n"
+        ) == out
+        assert before == tree_state(root)
+
+    def test_vfs_refused(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """4 -> 2: refused, exit 4, with the hint."""
+        root = materialize("sriov-nic", tmp_path)
+        code, out, _ = run(["vfs", PF, "2", "--sysfs", root], capsys)
+        assert 4 == code
+        assert "    hint: hostpassthru vfs 0000:3b:00.0 0 first" in out.splitlines()
+
+    def test_vfs_json(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """Off, as JSON: done, what vanished."""
+        root = materialize("sriov-nic", tmp_path)
+        code, out, _ = run(["vfs", PF, "0", "--json", "--sysfs", root], capsys)
+        doc = json.loads(out)
+        assert 0 == code
+        assert (True, list(NIC_VFS), "4", "0") == (
+            doc["done"],
+            doc["vanished"],
+            doc["before"],
+            doc["after"],
+        )
+
+    def test_mdev_create_and_remove(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Create with a UUID, then remove: each says what appeared or vanished."""
+        root = materialize("gvtg-mdev", tmp_path)
+        code, out, _ = run(["mdev", "create", GPU, V58, "--uuid", NEW, "--sysfs", root], capsys)
+        assert 0 == code
+        assert (
+            f"done: pci_0000_00_02_0: create mediated device {NEW}\n"
+            "appeared: mdev_11111111_2222_3333_4444_555555555555\n"
+        ) == out
+        code, out, _ = run(["mdev", "remove", NEW, "--sysfs", root], capsys)
+        assert 0 == code
+        assert "vanished: mdev_11111111_2222_3333_4444_555555555555" in out.splitlines()
+
+    def test_mdev_create_refused(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """No V5_4 instance left: exit 4."""
+        root = materialize("gvtg-mdev", tmp_path)
+        code, _, _ = run(["mdev", "create", GPU, "i915-GVTg_V5_4", "--sysfs", root], capsys)
+        assert 4 == code
+
+    def test_vgpu(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """A type for VF 1."""
+        root = materialize("nvidia-vgpu-vf", tmp_path)
+        code, out, _ = run(["vgpu", VF1, "921", "--sysfs", root], capsys)
+        assert (0, "done: pci_0000_41_00_5: vGPU type 0 -> 921\n") == (code, out)
+
+    def test_failed_and_undone(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """The PF's driver cannot enable VFs: ENOENT, exit 5, one line on stderr."""
+        root = materialize("sriov-nic", tmp_path)
+        unbind = os.path.join(root, "bus/pci/devices", PF1, "driver")
+        os.unlink(unbind)
+        code, _, err = run(["vfs", PF1, "2", "--sysfs", root], capsys)
+        assert 5 == code
+        assert (
+            "hostpassthru: set_vfs failed writing /sys/bus/pci/devices/0000:3b:00.1/sriov_numvfs: "
+            "No such file or directory (ENOENT); the host is as it was\n"
+        ) == err
