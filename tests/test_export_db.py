@@ -262,10 +262,14 @@ def test_block_dev_from_major_minor(host: hp.Host) -> None:
 def test_problems(host: hp.Host) -> None:
     """Problems say the facts came from properties, and count the lines skipped by type."""
     assert [
-        ("desktop.db: a udevadm info --export-db dump: properties only, no attribute files or "
-        "links; facts the rules need come from properties, and IOMMU groups are unknown"),
-        ("desktop.db: skipped lines of types umockdev's format lacks (D: 3, I: 1, J: 1, L: 3, "
-        "M: 11, N: 3, Q: 1, R: 5, S: 2, T: 5, U: 11, V: 8, Z: 1)"),
+        (
+            "desktop.db: a udevadm info --export-db dump: properties only, no attribute files or "
+            "links; facts the rules need come from properties, and IOMMU groups are unknown"
+        ),
+        (
+            "desktop.db: skipped lines of types umockdev's format lacks (D: 3, I: 1, J: 1, L: 3, "
+            "M: 11, N: 3, Q: 1, R: 5, S: 2, T: 5, U: 11, V: 8, Z: 1)"
+        ),
     ] == list(host.problems)
 
 
