@@ -86,6 +86,11 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:  # noqa: AN
         default=DEFAULT_EXPIRY,
         help=f"NFD drops the labels after this long (default: {DEFAULT_EXPIRY}; 0: never)",
     )
+    p_nfd.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep running: rewrite the file when the host changes, and at half the expiry",
+    )
     p_nfd.set_defaults(run=_cmd_nfd)
 
     p_nf = formats.add_parser(
@@ -172,25 +177,61 @@ def _cmd_nfd(args: argparse.Namespace, host: Host) -> int:
     if args.expiry < 0:
         print("hostpassthru: --expiry must be 0 or more seconds", file=sys.stderr)
         return 2
-    expiry = dt.timedelta(seconds=args.expiry) if args.expiry else None
-    made = _export.feature_file(host, now=dt.datetime.now(dt.UTC), expiry=expiry)
-    if made.omitted:
-        print(
-            f"hostpassthru: warning: the facts of {len(made.omitted)} devices did not fit in "
-            f"{_export.MAX_FEATURE_FILE} bytes; their counts are in the labels",
-            file=sys.stderr,
-        )
-    if args.output == "-":
-        sys.stdout.write(made.text)
+    writer = _FeatureWriter(args.output, args.expiry)
+    if not args.watch:
+        return writer.write(host)
+    return _watch_nfd(args, host, writer)
+
+
+class _FeatureWriter:
+    """Writes the feature file (or prints it) and says so when the labels change."""
+
+    def __init__(self, output: str, expiry: int) -> None:
+        self.output = output
+        self.expiry = dt.timedelta(seconds=expiry) if expiry else None
+        self.labels: dict[str, str] | None = None
+
+    def write(self, host: Host) -> int:
+        made = _export.feature_file(host, now=dt.datetime.now(dt.UTC), expiry=self.expiry)
+        labels = _export.labels(host)
+        if made.omitted and labels != self.labels:
+            print(
+                f"hostpassthru: warning: the facts of {len(made.omitted)} devices did not fit "
+                f"in {_export.MAX_FEATURE_FILE} bytes; their counts are in the labels",
+                file=sys.stderr,
+            )
+        if self.output == "-":
+            sys.stdout.write(made.text)
+            sys.stdout.flush()
+        else:
+            try:
+                path = write_atomically(self.output, FEATURE_FILE, made.text)
+            except OSError as exc:
+                print(f"hostpassthru: {self.output}: {exc.strerror or exc}", file=sys.stderr)
+                return 1
+            if labels != self.labels:
+                print(f"hostpassthru: wrote {path} ({len(labels)} labels)", file=sys.stderr)
+        self.labels = labels
         return 0
+
+
+def _watch_nfd(args: argparse.Namespace, host: Host, writer: _FeatureWriter) -> int:
+    """Rewrite the file on every change of the host, and before NFD's expiry lapses."""
+    from ._watch import watch  # noqa: PLC0415 - only the --watch form needs the monitor
+
+    # The tree that was read: --sysfs or a replay's (which lives while we run), else live.
+    given = args.sysfs is not None or args.replay is not None
+    root = host.sysfs if given else None
+    refresh = None if writer.expiry is None else writer.expiry.total_seconds() / 2
     try:
-        path = write_atomically(args.output, FEATURE_FILE, made.text)
-    except OSError as exc:
-        print(f"hostpassthru: {args.output}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    count = len(_export.labels(host))
-    print(f"hostpassthru: wrote {path} ({count} labels)", file=sys.stderr)
-    return 0
+        with watch(root, proc=args.proc_root if given else args.proc) as changes:
+            code = writer.write(changes.host)
+            while code == 0:
+                changes.next_change(timeout=refresh)
+                code = writer.write(changes.host)
+    except KeyboardInterrupt:
+        return 0
+    return code
 
 
 def _print(document: dict[str, Any], as_json: bool, comments: tuple[str, ...] = ()) -> None:
