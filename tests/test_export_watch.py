@@ -112,9 +112,7 @@ def test_interrupt_ends_quietly(host: FakeHost, tmp_path: Path) -> None:
     out = tmp_path / "features.d"
     out.mkdir()
     argv = [sys.executable, "-m", "hostpassthru", "--sysfs", host.root, "export", "nfd"]
-    proc = subprocess.Popen(
-        [*argv, "--watch", "-o", str(out)], stderr=subprocess.PIPE, text=True
-    )
+    proc = subprocess.Popen([*argv, "--watch", "-o", str(out)], stderr=subprocess.PIPE, text=True)
     try:
         assert wait_for((out / "hostpassthru").exists)
         os.kill(proc.pid, signal.SIGINT)

@@ -193,7 +193,7 @@ class _FeatureWriter:
 
     def write(self, host: Host) -> int:
         made = _export.feature_file(host, now=dt.datetime.now(dt.UTC), expiry=self.expiry)
-        labels = _export.labels(host)
+        labels = dict(made.labels)
         if made.omitted and labels != self.labels:
             print(
                 f"hostpassthru: warning: the facts of {len(made.omitted)} devices did not fit "

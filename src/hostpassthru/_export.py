@@ -235,6 +235,8 @@ class FeatureFile:
     """The text of an NFD feature file, and the devices whose facts did not fit."""
 
     text: str
+    #: The node labels it carries.
+    labels: Mapping[str, str]
     #: Names of devices whose no-label facts were left out to stay under the size limit.
     omitted: tuple[str, ...]
 
@@ -267,7 +269,8 @@ def feature_file(
         until = (now + expiry).astimezone(dt.UTC)
         lines.append(f"# +expiry-time={until:%Y-%m-%dT%H:%M:%SZ}")
     states = device_states(host)
-    lines += [f"{k}={v}" for k, v in labels(host, states).items()]
+    node_labels = labels(host, states)
+    lines += [f"{k}={v}" for k, v in node_labels.items()]
     size = sum(len(line.encode()) + 1 for line in lines)
     if size > limit:
         raise ExportError("feature file", f"the labels alone take {size} bytes, over {limit}")
@@ -281,7 +284,7 @@ def feature_file(
             continue
         lines += block
         size += cost
-    return FeatureFile(text="\n".join(lines) + "\n", omitted=tuple(omitted))
+    return FeatureFile(text="\n".join(lines) + "\n", labels=node_labels, omitted=tuple(omitted))
 
 
 def _check_node(node: str) -> None:
