@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from hostpassthru.testing import FakeHost
+from hostpassthru import _cli
+from hostpassthru.testing import FakeHost, fixture_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -121,3 +122,10 @@ def test_interrupt_ends_quietly(host: FakeHost, tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
     assert (0, f"hostpassthru: wrote {out}/hostpassthru (6 labels)\n") == (proc.returncode, err)
+
+
+def test_a_recording_is_not_watched(capsys: pytest.CaptureFixture[str]) -> None:
+    """--watch on a recording is refused: it would never change."""
+    argv = ["--replay", str(fixture_path("desktop-gpu")), "export", "nfd", "--watch"]
+    expected = "hostpassthru: a recording does not change: --watch reads this host or --sysfs\n"
+    assert (2, "", expected) == (_cli.main(argv), *capsys.readouterr())

@@ -180,7 +180,13 @@ def _cmd_nfd(args: argparse.Namespace, host: Host) -> int:
     writer = _FeatureWriter(args.output, args.expiry)
     if not args.watch:
         return writer.write(host)
-    return _watch_nfd(args, host, writer)
+    if args.replay is not None:
+        print(
+            "hostpassthru: a recording does not change: --watch reads this host or --sysfs",
+            file=sys.stderr,
+        )
+        return 2
+    return _watch_nfd(args, writer)
 
 
 class _FeatureWriter:
@@ -215,16 +221,13 @@ class _FeatureWriter:
         return 0
 
 
-def _watch_nfd(args: argparse.Namespace, host: Host, writer: _FeatureWriter) -> int:
-    """Rewrite the file on every change of the host, and before NFD's expiry lapses."""
+def _watch_nfd(args: argparse.Namespace, writer: _FeatureWriter) -> int:
+    """Rewrite the file on every change of the host (--sysfs, or this host), and at half expiry."""
     from ._watch import watch  # noqa: PLC0415 - only the --watch form needs the monitor
 
-    # The tree that was read: --sysfs or a replay's (which lives while we run), else live.
-    given = args.sysfs is not None or args.replay is not None
-    root = host.sysfs if given else None
     refresh = None if writer.expiry is None else writer.expiry.total_seconds() / 2
     try:
-        with watch(root, proc=args.proc_root if given else args.proc) as changes:
+        with watch(args.sysfs, proc=args.proc) as changes:
             code = writer.write(changes.host)
             while code == 0:
                 changes.next_change(timeout=refresh)
