@@ -19,6 +19,7 @@ rules of the readiness table (docs/readiness.md), not produced by the code under
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from pathlib import Path
 
@@ -193,6 +194,26 @@ class TestNfdCommand:
         argv = ["--replay", recordings["twins"], "export", "nfd", "-o", "-", "--expiry", "0"]
         expected = golden("twins.features").replace("# +expiry-time=2026-01-01T01:00:00Z\n", "")
         assert (0, expected, "") == run(argv, capsys)
+
+    def test_json(
+        self, recordings: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """--json says where the file went and what labels it carries."""
+        argv = ["--replay", recordings["laptop-usb-sata"], "export", "nfd", "--json"]
+        code, out, err = run([*argv, "-o", str(tmp_path)], capsys)
+        assert (0, "") == (code, err)
+        assert {
+            "schema": 1,
+            "path": f"{tmp_path}/hostpassthru",
+            "labels": {
+                f"{NS}/iommu": "false",
+                f"{NS}/usb-046d-c31c.present": "1",
+                f"{NS}/usb-046d-c31c.passable": "1",
+                f"{NS}/usb-046d-c31c.ready": "1",
+                f"{NS}/usb-046d-c31c.needs-preparation": "0",
+            },
+            "omitted": [],
+        } == json.loads(out)
 
     def test_missing_directory(
         self, recordings: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -177,7 +177,7 @@ def _cmd_nfd(args: argparse.Namespace, host: Host) -> int:
     if args.expiry < 0:
         print("hostpassthru: --expiry must be 0 or more seconds", file=sys.stderr)
         return 2
-    writer = _FeatureWriter(args.output, args.expiry)
+    writer = _FeatureWriter(args.output, args.expiry, as_json=args.json)
     if not args.watch:
         return writer.write(host)
     if args.replay is not None:
@@ -190,11 +190,16 @@ def _cmd_nfd(args: argparse.Namespace, host: Host) -> int:
 
 
 class _FeatureWriter:
-    """Writes the feature file (or prints it) and says so when the labels change."""
+    """Writes the feature file (or prints it) and says so when the labels change.
 
-    def __init__(self, output: str, expiry: int) -> None:
+    With *as_json*, each write prints one JSON document instead: where the file
+    went (null for ``-o -``), its labels and the devices whose facts did not fit.
+    """
+
+    def __init__(self, output: str, expiry: int, *, as_json: bool = False) -> None:
         self.output = output
         self.expiry = dt.timedelta(seconds=expiry) if expiry else None
+        self.as_json = as_json
         self.labels: dict[str, str] | None = None
 
     def write(self, host: Host) -> int:
@@ -206,17 +211,22 @@ class _FeatureWriter:
                 f"in {_export.MAX_FEATURE_FILE} bytes; their counts are in the labels",
                 file=sys.stderr,
             )
+        path = None
         if self.output == "-":
-            sys.stdout.write(made.text)
-            sys.stdout.flush()
+            if not self.as_json:
+                sys.stdout.write(made.text)
         else:
             try:
                 path = write_atomically(self.output, FEATURE_FILE, made.text)
             except OSError as exc:
                 print(f"hostpassthru: {self.output}: {exc.strerror or exc}", file=sys.stderr)
                 return 1
-            if labels != self.labels:
+            if labels != self.labels and not self.as_json:
                 print(f"hostpassthru: wrote {path} ({len(labels)} labels)", file=sys.stderr)
+        if self.as_json:
+            document = {"path": path, "labels": labels, "omitted": list(made.omitted)}
+            print(json.dumps({"schema": 1, **document}, indent=2))
+        sys.stdout.flush()
         self.labels = labels
         return 0
 
