@@ -142,33 +142,21 @@ class Recording:
     problems: tuple[str, ...] = ()
 
 
+_ESCAPE = re.compile(r"\\([0-7]{1,3}|.)", re.DOTALL)
+
+
 def _unescape(text: str) -> str:
     """Undo GLib's g_strescape(), which umockdev-record applies to attribute text."""
     if "\\" not in text:
         return text
-    out = []
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch != "\\" or i + 1 == len(text):
-            out.append(ch)
-            i += 1
-            continue
-        nxt = text[i + 1]
-        if nxt in "01234567":
-            digits = nxt
-            while (
-                len(digits) < 3
-                and i + 1 + len(digits) < len(text)
-                and (text[i + 1 + len(digits)] in "01234567")
-            ):
-                digits += text[i + 1 + len(digits)]
-            out.append(chr(int(digits, 8)))
-            i += 1 + len(digits)
-            continue
-        out.append(_ESCAPES.get(nxt, nxt))
-        i += 2
-    return "".join(out)
+    return _ESCAPE.sub(_unescaped, text)
+
+
+def _unescaped(match: re.Match[str]) -> str:
+    code = match.group(1)
+    if code[0] in "01234567":
+        return chr(int(code, 8))
+    return _ESCAPES.get(code, code)
 
 
 _LINE_TYPES = ("P", "E", "A", "H", "L", "N", "S", "F")
@@ -464,17 +452,37 @@ class _IsDirectoryError(Exception):
 _TOP = "/replay/sys"
 
 
+def _last(target: str, directory: str) -> str:
+    """The last part of the relative link from *directory* to *target* (both below the root)."""
+    if target == directory:
+        return "."
+    if directory.startswith(f"{target}/") or not target:
+        return ".."
+    return target.rpartition("/")[2]
+
+
 def _resolve(directory: str, target: str) -> tuple[str | None, str]:
     """*target* taken from *directory*: the path below the root, and readlink's last part.
 
     The path is None outside the root (or for the root itself); the last part
     is that of the relative link that materialize() writes.
     """
+    parts = directory.split("/") if directory else []
+    if not target.startswith("/"):
+        for part in target.split("/"):
+            if part == "..":
+                if not parts:
+                    break  # leaves the root: the slow way below
+                parts.pop()
+            elif part and part != ".":
+                parts.append(part)
+        else:
+            inside = "/".join(parts)
+            return inside or None, _last(inside, directory)
     here = f"{_TOP}/{directory}" if directory else _TOP
     full = posixpath.normpath(posixpath.join(here, target))
     last = posixpath.relpath(full, here).rpartition("/")[2]
-    inside = full[len(_TOP) + 1 :] if full.startswith(f"{_TOP}/") else None
-    return inside, last
+    return (full[len(_TOP) + 1 :] if full.startswith(f"{_TOP}/") else None), last
 
 
 @attrs.define
@@ -485,22 +493,32 @@ class _MemoryTree:
     dirs: set[str] = attrs.Factory(lambda: {""})
     #: Link path -> (target relative to the root or None outside it, the link text's last part).
     links: dict[str, tuple[str | None, str]] = attrs.Factory(dict)
-    listing: dict[str, list[str]] | None = None
+    #: Directory -> the names in it.
+    children: dict[str, set[str]] = attrs.Factory(dict)
 
     def mkdirs(self, path: str) -> None:
         while path not in self.dirs:
             self.dirs.add(path)
-            path = path.rpartition("/")[0]
+            parent, _, name = path.rpartition("/")
+            self.children.setdefault(parent, set()).add(name)
+            path = parent
 
     def write(self, path: str, data: bytes) -> None:
-        self.mkdirs(path.rpartition("/")[0])
+        parent, _, name = path.rpartition("/")
+        self.mkdirs(parent)
+        self.children.setdefault(parent, set()).add(name)
         self.files[path] = data
+
+    def link(self, link: str, target: tuple[str | None, str]) -> None:
+        parent, _, name = link.rpartition("/")
+        self.mkdirs(parent)
+        self.children.setdefault(parent, set()).add(name)
+        self.links[link] = target
 
     def symlink(self, target: str, link: str) -> None:
         """A relative link at *link* to *target* (both below the root)."""
         directory = link.rpartition("/")[0]
-        self.mkdirs(directory)
-        self.links[link] = _resolve(directory, posixpath.relpath(f"/{target}", f"/{directory}"))
+        self.link(link, (target or None, _last(target, directory)))
 
     def add(self, dev: RecordedDevice) -> None:
         """What materialize_device() writes for *dev*."""
@@ -521,8 +539,7 @@ class _MemoryTree:
             if key == "iommu_group" and resolved:
                 self.symlink(directory, f"{resolved}/devices/{name}")
             if key != "subsystem":
-                self.mkdirs(link.rpartition("/")[0])
-                self.links[link] = (resolved, last)
+                self.link(link, (resolved, last))
         if any(key.startswith("mdev_supported_types/") for key, _ in dev.attributes):
             self.symlink(directory, f"class/mdev_bus/{name}")
         subsystem = dev.subsystem
@@ -574,17 +591,10 @@ class _MemoryTree:
         return real is not None and real in self.dirs
 
     def listdir(self, path: str) -> list[str]:
-        if self.listing is None:
-            listing: dict[str, list[str]] = {}
-            for entry in (*self.files, *self.dirs, *self.links):
-                if entry:
-                    parent, _, name = entry.rpartition("/")
-                    listing.setdefault(parent, []).append(name)
-            self.listing = {k: sorted(set(v)) for k, v in listing.items()}
         real = self.follow(path)
         if real is None or real not in self.dirs:
             return []
-        return self.listing.get(real, [])
+        return sorted(self.children.get(real, ()))
 
     def relative_path(self, entry: str) -> str | None:
         """Like _sysfs.relative_path: where a bus or class entry leads."""
