@@ -190,7 +190,7 @@ class TestCommands:
     def test_replay_errors(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """A missing or malformed recording: one line, exit 1; with --sysfs: usage error."""
         bad = tmp_path / "bad.umockdev"
-        bad.write_text("P: /devices/x\nQ: what\n")
+        bad.write_text("P: /devices/x\nX: what\n")
         codes = [main(["list", "--replay", str(tmp_path / "none.umockdev")])]
         codes.append(main(["list", "--replay", str(bad)]))
         err = capsys.readouterr().err.splitlines()
@@ -199,7 +199,7 @@ class TestCommands:
         assert [1, 1] == codes
         assert 2 == len(err)
         assert 2 == info.value.code
-        assert f"{bad}:2: not a recording line: 'Q: what'" in err[1]
+        assert f"{bad}:2: not a recording line: 'X: what'" in err[1]
 
 
 def test_replay_does_not_import_testing(tmp_path: Path) -> None:
