@@ -153,6 +153,17 @@ def test_blocked_everywhere_is_left_out(tmp_path: Path) -> None:
     assert ("8086:3e92: blocked on every node (igpu-host: iommu_off); left out",) == made.warnings
 
 
+def test_a_vgpu_vf_is_ready_on_nvidia(tmp_path: Path) -> None:
+    """A VF carrying a vGPU type (nvidia/current_vgpu_type=921) is ready without vfio-pci.
+
+    In the nvidia-vgpu-vf fixture, 0000:41:00.4 has a type; its 32 sister VFs have none
+    (they need one first), and the PF has VFs enabled.
+    """
+    host = scanned(str(fixture_path("nvidia-vgpu-vf")), tmp_path)
+    labels = _export.labels(host)
+    assert "1" == labels[f"{NS}/pci-10de-27b8.ready"]
+
+
 class TestNfdCommand:
     """export nfd writes the file atomically where NFD reads it."""
 

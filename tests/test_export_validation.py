@@ -30,7 +30,17 @@ from hostpassthru.testing import FakeHost, fixture_path, materialize
 
 DATA = Path(__file__).parent / "data" / "k8s"
 DAEMONSET = Path(__file__).parent.parent / "deploy" / "kubernetes" / "daemonset.yaml"
-FIXTURES = ("desktop-gpu", "server-sriov", "laptop-usb-sata", "chipset-group", "vm-virtio")
+FIXTURES = (
+    "desktop-gpu",
+    "server-sriov",
+    "laptop-usb-sata",
+    "chipset-group",
+    "vm-virtio",
+    "intel-vmd",
+    "sriov-nic",
+    "gvtg-mdev",
+    "nvidia-vgpu-vf",
+)
 
 # Kubernetes' "Labels and Selectors" page (concepts/overview/working-with-objects/labels),
 # "Syntax and character set": a key is an optional prefix and a name joined by "/".

@@ -105,17 +105,26 @@ class DeviceState:
 def device_states(host: Host) -> tuple[DeviceState, ...]:
     """Every PCI and USB passthrough device with ids, with its state, ordered by path.
 
-    SCSI devices are left out: they have no vendor:device id to select on.
+    SCSI and mediated devices are left out: they have no vendor:device id to select on.
     """
     out = []
     for dev in host.passthrough_devices():
-        if dev.kind == "scsi" or dev.vendor_id is None or dev.product_id is None:
+        # SCSI devices and mediated devices have no vendor:device id to select on.
+        if dev.kind not in ("pci", "usb_device") or dev.vendor_id is None:
+            continue
+        if dev.product_id is None:
             continue
         assessment = assess(host, dev)
         state: State
         if assessment.verdict == "blocked":
             state = "blocked"
-        elif assessment.verdict == "ready" and (dev.kind != "pci" or _on_vfio(dev.driver)):
+        elif assessment.verdict == "ready" and (
+            dev.kind != "pci"
+            or _on_vfio(dev.driver)
+            # A VF carrying an NVIDIA vGPU type is passed as it is, on NVIDIA's driver
+            # (KubeVirt's PCI plugin accepts those too).
+            or any(f.code == "vgpu" for f in assessment.findings)
+        ):
             state = "ready"
         else:
             # A driverless function is viable, but KubeVirt offers only vfio-pci ones.
