@@ -109,10 +109,7 @@ def device_states(host: Host) -> tuple[DeviceState, ...]:
     """
     out = []
     for dev in host.passthrough_devices():
-        # SCSI devices and mediated devices have no vendor:device id to select on.
-        if dev.kind not in ("pci", "usb_device") or dev.vendor_id is None:
-            continue
-        if dev.product_id is None:
+        if dev.kind not in ("pci", "usb_device") or None in (dev.vendor_id, dev.product_id):
             continue
         assessment = assess(host, dev)
         state: State
@@ -127,7 +124,8 @@ def device_states(host: Host) -> tuple[DeviceState, ...]:
         ):
             state = "ready"
         else:
-            # A driverless function is viable, but KubeVirt offers only vfio-pci ones.
+            # A driverless function is viable, but KubeVirt offers only vfio-pci ones; an
+            # "unknown" verdict (facts missing from a udevadm dump) is not a block either.
             state = "needs_preparation"
         on_host = [f.device for f in assessment.findings if f.code == "host_driver"]
         twins = tuple(
