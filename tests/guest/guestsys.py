@@ -84,3 +84,17 @@ def scsi_disks_beneath(address: str) -> tuple[str, ...]:
         # Never follow the subsystem and driver links back up the tree.
         dirs[:] = [d for d in dirs if not os.path.islink(f"{top}/{d}")]
     return tuple(sorted(found))
+
+
+def override_of(address: str) -> str | None:
+    """A PCI function's ``driver_override`` as the kernel prints it ("(null)" when unset)."""
+    return read(f"{PCI}/{address}/driver_override")
+
+
+def write(path: str, data: str) -> None:
+    """Hand *data* to a sysfs file in one write call (the guest's devices are ours to break)."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, data.encode())
+    finally:
+        os.close(fd)

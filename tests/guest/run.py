@@ -29,7 +29,6 @@ Facts about this machine that shaped it (Debian 12, QEMU 7.2, virtme-ng 1.42):
 
 from __future__ import annotations
 
-import argparse
 import glob
 import os
 import re
@@ -343,15 +342,19 @@ def run_tier(pytest_args: tuple[str, ...] = (), *, timeout: float = TIMEOUT) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Boot the guest, print its output and timings, exit with its pytest's status."""
-    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
-    parser.add_argument("pytest_args", nargs="*", help="extra arguments for the guest's pytest")
-    args = parser.parse_args(argv)
+    """Boot the guest, print its output and timings, exit with its pytest's status.
+
+    Every argument goes to the guest's pytest as it is (``-k groups -x``).
+    """
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] in (["-h"], ["--help"]):
+        print(__doc__)
+        return 0
     missing = missing_tools()
     if missing:
         print(f"cannot boot the guest; missing: {', '.join(missing)}", file=sys.stderr)
         return 2
-    result = run_tier(tuple(args.pytest_args))
+    result = run_tier(tuple(args))
     print(result.output, end="")
     print(
         f"hostpassthru-guest: exit {result.returncode}; boot {result.boot_seconds} s; "
