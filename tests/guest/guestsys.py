@@ -98,3 +98,20 @@ def write(path: str, data: str) -> None:
         os.write(fd, data.encode())
     finally:
         os.close(fd)
+
+
+#: How QEMU and the kernel leave each function of the e1000e pair: on e1000e, no override.
+BOOTED = ("e1000e", "(null)")
+
+
+def restore_problems(pair: tuple[str, str]) -> list[str]:
+    """What differs from how the pair was booted, one line each; [] when all is back.
+
+    The one check that a release or a recovery gave everything back.
+    """
+    problems = []
+    for address in pair:
+        now = (driver_of(address), override_of(address))
+        if now != BOOTED:
+            problems.append(f"{address}: driver {now[0]}, override {now[1]}")
+    return problems

@@ -23,6 +23,7 @@ from guest.guestsys import (
     group_of,
     override_of,
     require_guest,
+    restore_problems,
     scsi_disks_beneath,
     write,
 )
@@ -35,22 +36,10 @@ if TYPE_CHECKING:
 require_guest()
 pytestmark = [pytest.mark.guest, pytest.mark.usefixtures("vfio_pci")]
 
-#: How QEMU and the kernel leave each function of the pair: on e1000e, no override.
-BOOTED = ("e1000e", "(null)")
 #: The prepare of the pair: override, unbind, probe for each of its two functions.
 PREPARE_WRITES = 6
 #: The release: override to e1000e, unbind, probe, override cleared, for each.
 RELEASE_WRITES = 8
-
-
-def restore_problems(pair: tuple[str, str]) -> list[str]:
-    """What differs from how the pair was booted, one line each; [] when all is back."""
-    problems = []
-    for address in pair:
-        now = (driver_of(address), override_of(address))
-        if now != BOOTED:
-            problems.append(f"{address}: driver {now[0]}, override {now[1]}")
-    return problems
 
 
 @pytest.fixture
