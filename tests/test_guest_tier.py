@@ -34,9 +34,13 @@ def guest() -> run.GuestRun:
             pytest.fail(f"HOSTPASSTHRU_REQUIRE_GUEST is set but {message}")
         pytest.skip(message)
     result = run.run_tier()
+    summary_line = next(
+        (line for line in reversed(result.output.splitlines()) if " in " in line and "=" in line),
+        "(no pytest summary)",
+    )
     print(
         f"guest tier: boot {result.boot_seconds} s, whole tier {result.total_seconds:.1f} s, "
-        f"QEMU max RSS {result.max_rss_mib:.0f} MiB",
+        f"QEMU max RSS {result.max_rss_mib:.0f} MiB; guest pytest: {summary_line.strip('= ')}",
     )
     return result
 
