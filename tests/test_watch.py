@@ -282,6 +282,31 @@ class TestCommand:
         assert "" == out
 
 
+needs_no_udevd = pytest.mark.skipif(
+    os.path.exists("/run/udev/control"), reason="udevd runs here: its events would come"
+)
+
+
+@needs_no_udevd
+def test_udev_events_without_udevd_are_refused() -> None:
+    """source="udev" where no udevd runs would never hear anything: a ValueError says so."""
+    with pytest.raises(ValueError, match="use source='kernel'"):
+        hp.watch(source="udev")
+
+
+@needs_no_udevd
+def test_the_command_refuses_udev_events_without_udevd() -> None:
+    """The command with --source udev and no udevd: one line on stderr, exit 2."""
+    proc = _watch_command("--source", "udev")
+    out, err = proc.communicate(timeout=60)
+    assert 2 == proc.returncode
+    assert (
+        "hostpassthru: source='udev' needs udevd, which does not run here "
+        "(/run/udev/control is missing); use source='kernel' or None\n"
+    ) == err
+    assert "" == out
+
+
 def test_the_watch_starts_quickly_enough_to_be_waited_for(top: str) -> None:
     """watch() scans at once: w.host is the fixture's nine devices."""
     # Not a speed target (BENCHMARKS.md has those): the first scan happens in watch().

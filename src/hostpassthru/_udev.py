@@ -167,12 +167,12 @@ def _uevent(device: Any) -> Uevent:  # noqa: ANN401 - a pyudev Device
 
 
 #: Where udevd listens; libudev itself decides by it whether udev events can arrive.
-_UDEV_CONTROL = "/run/udev/control"
+UDEV_CONTROL = "/run/udev/control"
 
 
 def udev_running() -> bool:
     """Whether udevd runs here (its control socket exists)."""
-    return os.path.exists(_UDEV_CONTROL)
+    return os.path.exists(UDEV_CONTROL)
 
 
 class Monitor:

@@ -149,7 +149,11 @@ class Watch:
         self._coalesce = coalesce
         self._interval = interval
         self._epoll = select.epoll()
-        self._timer = _Timer()
+        try:
+            self._timer = _Timer()
+        except BaseException:
+            self._epoll.close()
+            raise
         self._monitor: _udev.Monitor | None = None
         self._pending: list[Uevent] = []
         self._overflow = False
@@ -324,6 +328,13 @@ def watch(
 
     ``watch.host`` is the host the watch started on; each Change carries the
     host after it. Close the watch, or use it as a context manager.
+    *source* "udev" where udevd does not run is a ValueError.
     """
     target = _target(sysfs, proc)
+    if target.live and source == "udev" and not _udev.udev_running():
+        # libudev would open a monitor that never hears anything: say so instead.
+        raise ValueError(
+            "source='udev' needs udevd, which does not run here "
+            f"({_udev.UDEV_CONTROL} is missing); use source='kernel' or None"
+        )
     return Watch(target, coalesce=coalesce, interval=interval, source=source)

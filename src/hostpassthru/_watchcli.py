@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import argparse
 
     from ._changes import Change, DeviceChange, GroupChange
+    from ._watch import Watch
 
 __all__ = ["add_parser", "change_document", "change_lines", "run"]
 
@@ -169,24 +170,35 @@ def run(args: argparse.Namespace, sysfs: str | None, proc: str | None) -> int:
         print("hostpassthru: --coalesce must be >= 0 and --interval > 0", file=sys.stderr)
         return 2
     try:
-        with watch(
+        w = watch(
             sysfs, proc=proc, coalesce=args.coalesce, interval=args.interval, source=args.source
-        ) as w:
-            what = (
-                f"polling {w.sysfs} every {args.interval} s"
-                if w.source == "poll"
-                else f"{w.source} uevents"
-            )
-            print(
-                f"hostpassthru: watching {len(w.host)} devices ({what}); Ctrl-C stops",
-                file=sys.stderr,
-                flush=True,
-            )
-            for change in w:
-                if args.json:
-                    print(json.dumps(change_document(change)), flush=True)
-                else:
-                    print("\n".join(change_lines(change)), flush=True)
+        )
+    except ValueError as exc:  # --source udev where udevd does not run
+        print(f"hostpassthru: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 0
-    return 0  # pragma: no cover - the loop above ends only by an exception
+    try:
+        with w:
+            _print_changes(args, w)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _print_changes(args: argparse.Namespace, w: Watch) -> None:
+    what = (
+        f"polling {w.sysfs} every {args.interval} s"
+        if w.source == "poll"
+        else (f"{w.source} uevents")
+    )
+    print(
+        f"hostpassthru: watching {len(w.host)} devices ({what}); Ctrl-C stops",
+        file=sys.stderr,
+        flush=True,
+    )
+    for change in w:
+        if args.json:
+            print(json.dumps(change_document(change)), flush=True)
+        else:
+            print("\n".join(change_lines(change)), flush=True)
