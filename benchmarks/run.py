@@ -106,7 +106,6 @@ def floor(root: str) -> int:
     for name in _listdir(f"{root}/bus/pci/devices"):
         base = _device(f"{root}/bus/pci/devices/{name}")
         node("pci", base)
-        _listdir(f"{base}/mdev_supported_types")  # is it a mediated-device parent?
         if not os.path.exists(f"{base}/reset_method"):
             os.path.exists(f"{base}/reset")
         count += 1

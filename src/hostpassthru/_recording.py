@@ -706,7 +706,9 @@ class _Replay:
 
     def mdev_types(self, records: list[DeviceRecord]) -> list[MdevTypeRecord]:
         """As _sysfs.read_mdev_types: each PCI node's mediated-device types."""
-        found = []
+        found: list[MdevTypeRecord] = []
+        if not (self.tree.isdir("bus/mdev") or self.tree.isdir("class/mdev_bus")):
+            return found  # as _sysfs._pci_parents: no mdev core, no parent
         for record in records:
             if record.kind != "pci":
                 continue

@@ -561,11 +561,18 @@ def assemble(
         problems=tuple(problems),
         class_devices=tuple(read_class_devices(root, problems)),
         proc=None if proc is None else read_proc(proc, problems),
-        mdev_types=tuple(read_mdev_types(root, _pci_parents(records), problems)),
+        mdev_types=tuple(read_mdev_types(root, _pci_parents(root, records), problems)),
     )
 
 
-def _pci_parents(records: list[DeviceRecord]) -> list[tuple[str, str]]:
+def _pci_parents(root: str, records: list[DeviceRecord]) -> list[tuple[str, str]]:
+    """The PCI nodes to ask for mediated-device types: none where the mdev core is absent.
+
+    Without the mdev module there is neither ``bus/mdev`` nor ``class/mdev_bus``
+    (most hosts): one check then spares every PCI node a failing call.
+    """
+    if not (os.path.isdir(f"{root}/bus/mdev") or os.path.isdir(f"{root}/class/mdev_bus")):
+        return []
     return [(r.sys_name, r.path) for r in records if r.kind == "pci"]
 
 
