@@ -149,3 +149,14 @@ class TestCrashThenRecover:
         assert "i915-GVTg_V5_4" == (mdev and mdev.type_id)
         assert [] == _act_journals(host)
         assert [] == second
+
+
+def test_no_act_over_a_cut_short_one(tmp_path: Path) -> None:
+    """A crash left set_vfs's journal: a new act on that PF is refused until recover()."""
+    host = make_host("sriov-nic", tmp_path)
+    assert -signal.SIGKILL == _run_child(host, 1, "set_vfs", "0000:3b:00.0", "0")
+    kernel = SimulatedKernel(host.root, drivers=host.kernel.drivers)
+    with live_host(host.root, kernel=kernel), pytest.raises(hp.ActRefusedError) as info:
+        hp.set_vfs("0000:3b:00.0", 2)
+    assert ["act_unfinished"] == [f.code for f in info.value.refusals]
+    assert [] == kernel.writes

@@ -111,6 +111,7 @@ VOCABULARIES = [
             "not_mdev",
             "no_vgpu",
             "vgpu_type_not_creatable",
+            "act_unfinished",
         ),
     ),
 ]

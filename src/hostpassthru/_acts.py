@@ -318,6 +318,22 @@ def _run(  # noqa: PLR0913 - the parts of one act, as its front end gathered the
     dry_run: bool,
     timeout: float,
 ) -> ActOutcome:
+    unfinished = [r for r in _records(ctx.state) if r.pci == record.pci or r.id == record.id]
+    if unfinished:
+        # Its journal holds what the host had before that act: a new act must not
+        # write over it, nor build on a half-done state.
+        act = attrs.evolve(
+            act,
+            refusals=(
+                *act.refusals,
+                _refuse(
+                    "act_unfinished",
+                    act.device,
+                    f"an earlier act on {record.pci} was cut short (journal {unfinished[0].id})",
+                    "hostpassthru recover first",
+                ),
+            ),
+        )
     base = ActOutcome(act=act, done=False, dry_run=dry_run, writes=act.writes)
     if not act.ok:
         raise ActRefusedError(base)

@@ -75,6 +75,7 @@ FindingCode = Literal[
     "not_mdev",
     "no_vgpu",
     "vgpu_type_not_creatable",
+    "act_unfinished",
 ]
 FINDING_CODES: tuple[FindingCode, ...] = get_args(FindingCode)
 
