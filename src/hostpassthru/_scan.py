@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from . import _explain, _readiness, _recording, _seam, _sysfs, _udev
+from . import _explain, _readiness, _seam, _sysfs, _udev
 from ._ids import IdsDatabase
 from ._tree import build
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from ._model import Device, Host
+    from ._recording import Recording
 
 __all__ = [
     "affected_by",
@@ -101,13 +102,15 @@ def _this(host: Host | None) -> Host:
     return scan() if host is None else host
 
 
-def replay(recording: _recording.Recording, *, proc: str | os.PathLike[str] | None = None) -> Host:
+def replay(recording: Recording, *, proc: str | os.PathLike[str] | None = None) -> Host:
     """The host a recording describes, read from memory: no tree is written.
 
     Equal to ``scan(sysfs=materialize(recording, top))``. The /proc facts are
     the recording's, or with *proc*, read from that directory.
     """
-    snapshot = _recording.snapshot(recording)
+    from ._recording import snapshot as read  # noqa: PLC0415 - only a replay needs it
+
+    snapshot = read(recording)
     if proc is not None:
         problems: list[str] = []
         facts = _sysfs.read_proc(os.fspath(proc), problems)
