@@ -9,6 +9,7 @@ where they are missing instead of skipping.
 from __future__ import annotations
 
 import os
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -34,20 +35,19 @@ def guest() -> run.GuestRun:
             pytest.fail(f"HOSTPASSTHRU_REQUIRE_GUEST is set but {message}")
         pytest.skip(message)
     result = run.run_tier()
-    summary_line = next(
-        (line for line in reversed(result.output.splitlines()) if " in " in line and "=" in line),
-        "(no pytest summary)",
-    )
+    found = re.findall(r"^=+ (.* in [0-9.]+s.*?) =+$", result.output, re.MULTILINE)
     print(
-        f"guest tier: boot {result.boot_seconds} s, whole tier {result.total_seconds:.1f} s, "
-        f"QEMU max RSS {result.max_rss_mib:.0f} MiB; guest pytest: {summary_line.strip('= ')}",
+        f"guest tier: waited {result.waited_seconds:.0f} s for another guest, "
+        f"boot {result.boot_seconds} s, whole tier {result.total_seconds:.1f} s, "
+        f"QEMU max RSS {result.max_rss_mib:.0f} MiB; "
+        f"guest pytest: {found[-1] if found else '(no summary)'}",
     )
     return result
 
 
 def summary(guest: run.GuestRun) -> dict[str, int]:
     """The guest pytest's counts from its junit report."""
-    assert guest.junit is not None, guest.output
+    assert guest.junit is not None, guest.tail()
     suite = ET.fromstring(guest.junit).find("testsuite")  # noqa: S314 - our own guest's report
     assert suite is not None
     return {k: int(suite.get(k, "0")) for k in ("tests", "failures", "errors", "skipped")}
@@ -55,21 +55,21 @@ def summary(guest: run.GuestRun) -> dict[str, int]:
 
 def test_guest_pytest_passed(guest: run.GuestRun) -> None:
     """The guest's pytest exits with 0 (its output is in the message when not)."""
-    assert 0 == guest.returncode, guest.output
+    assert 0 == guest.returncode, guest.tail()
 
 
 def test_guest_ran_tests(guest: run.GuestRun) -> None:
     """The guest ran tests: a guest that skipped them all, or ran none, does not pass."""
     counts = summary(guest)
-    assert 0 < counts["tests"] - counts["skipped"], guest.output
+    assert 0 < counts["tests"] - counts["skipped"], guest.tail()
 
 
 def test_guest_nothing_failed(guest: run.GuestRun) -> None:
     """No failure and no error in the guest's report."""
     counts = summary(guest)
-    assert (0, 0) == (counts["failures"], counts["errors"]), guest.output
+    assert (0, 0) == (counts["failures"], counts["errors"]), guest.tail()
 
 
 def test_guest_skipped_nothing(guest: run.GuestRun) -> None:
     """Nothing skipped inside the guest: CI must not pass by skipping the real-IOMMU tests."""
-    assert 0 == summary(guest)["skipped"], guest.output
+    assert 0 == summary(guest)["skipped"], guest.tail()

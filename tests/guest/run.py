@@ -29,6 +29,9 @@ Facts about this machine that shaped it (Debian 12, QEMU 7.2, virtme-ng 1.42):
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import fcntl
 import glob
 import os
 import re
@@ -43,6 +46,10 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = [
     "GUEST_MARK",
@@ -94,6 +101,10 @@ KERNEL_ARGS = (
 
 #: Hard limit for the whole tier, boot included.
 TIMEOUT = 300.0
+
+#: How long to wait for another guest of this tier on the machine to end.
+LOCK_WAIT = 900.0
+_LOCK = "/run/lock/hostpassthru-guest.lock"
 
 #: Guest memory; QEMU's own resident size comes on top.
 MEMORY = "1G"
@@ -292,6 +303,9 @@ def vng_command(workdir: str, pytest_args: tuple[str, ...] = ()) -> list[str]:
         MEMORY,
         "--cpus",
         "2",
+        # The kernel's and virtme-ng-init's messages go to the output too: when a
+        # boot hangs or crawls, the output says where.
+        "--verbose",
         "--cwd",
         str(REPO),
         # The one place the guest writes that the host sees: the junit report.
@@ -318,14 +332,71 @@ class GuestRun:
     max_rss_mib: float
     #: The guest pytest's junit report, None if it wrote none.
     junit: str | None
+    #: Seconds spent waiting for another guest of this tier to end.
+    waited_seconds: float = 0.0
+
+    def tail(self, lines: int = 300) -> str:
+        """The last *lines* of the output (the console's included): enough to see a failure."""
+        return "\n".join(self.output.splitlines()[-lines:])
 
 
-def run_tier(pytest_args: tuple[str, ...] = (), *, timeout: float = TIMEOUT) -> GuestRun:
-    """Boot the guest once, run tests/guest in it, and return what happened."""
+@contextlib.contextmanager
+def _machine_lock(wait: float) -> Iterator[float | None]:
+    """One guest at a time on this machine: yields the seconds waited, None if it gave up.
+
+    Two guests under TCG on a small machine each take more than twice as long
+    as one: the second is better off waiting for the first.
+    """
+    os.makedirs(os.path.dirname(_LOCK), exist_ok=True)
+    with open(_LOCK, "w", encoding="ascii") as lock:
+        start = time.monotonic()
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() - start >= wait:
+                    yield None
+                    return
+                time.sleep(1)
+        try:
+            yield time.monotonic() - start
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def run_tier(
+    pytest_args: tuple[str, ...] = (),
+    *,
+    timeout: float = TIMEOUT,
+    lock_wait: float = LOCK_WAIT,
+) -> GuestRun:
+    """Boot the guest once, run tests/guest in it, and return what happened.
+
+    Waits first (up to *lock_wait* seconds) for any other guest of this tier on
+    the machine to end; *timeout* counts from the boot.
+    """
+    with _machine_lock(lock_wait) as waited:
+        if waited is None:
+            return GuestRun(
+                returncode=-1,
+                output=f"hostpassthru-guest: another guest held {_LOCK} for {lock_wait} s\n",
+                boot_seconds=None,
+                total_seconds=0.0,
+                max_rss_mib=0.0,
+                junit=None,
+                waited_seconds=lock_wait,
+            )
+        run = _boot(pytest_args, timeout)
+    return dataclasses.replace(run, waited_seconds=waited)
+
+
+def _boot(pytest_args: tuple[str, ...], timeout: float) -> GuestRun:
     with tempfile.TemporaryDirectory(prefix="hostpassthru-guest-") as workdir:
         command = vng_command(workdir, pytest_args)
         lines: list[str] = []
         booted: list[float] = []
+        last: list[float] = [0.0]
         start = time.monotonic()
         # A pipe, never a file: QEMU opens the stdout virtme-ng names with O_TRUNC.
         # Its own session, so that a timeout ends vng and QEMU together.
@@ -342,8 +413,9 @@ def run_tier(pytest_args: tuple[str, ...] = (), *, timeout: float = TIMEOUT) -> 
         def read() -> None:
             assert proc.stdout is not None
             for line in proc.stdout:
-                if line.startswith(_BOOTED) and not booted:
-                    booted.append(time.monotonic() - start)
+                last[0] = time.monotonic() - start
+                if _BOOTED in line and not booted:
+                    booted.append(last[0])
                 lines.append(line)
 
         reader = threading.Thread(target=read, daemon=True)
@@ -354,7 +426,11 @@ def run_tier(pytest_args: tuple[str, ...] = (), *, timeout: float = TIMEOUT) -> 
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             returncode = -1
-            lines.append(f"hostpassthru-guest: timed out after {timeout} s\n")
+            lines.append(
+                f"hostpassthru-guest: timed out after {timeout} s "
+                f"(last output at {last[0]:.0f} s; "
+                f"{'booted' if booted else 'the guest never reached its first command'})\n",
+            )
         reader.join(timeout=10)
         total = time.monotonic() - start
         junit_path = os.path.join(workdir, "guest.xml")
