@@ -72,7 +72,7 @@ def old_replay(path: str, directory: str | None) -> None:
         hp.scan(sysfs=materialize(read_recording(path), top))
 
 
-def measure(size: int, repeat: int) -> dict[str, float | int]:
+def measure(size: int, repeat: int, old_repeat: int) -> dict[str, float | int]:
     """Every measurement on one synthetic host of about *size* nodes."""
     top = tempfile.mkdtemp(prefix=f"hostpassthru-replay-bench-{size}-")
     shm = tempfile.mkdtemp(prefix="hostpassthru-replay-bench-", dir="/dev/shm")
@@ -85,8 +85,8 @@ def measure(size: int, repeat: int) -> dict[str, float | int]:
         command = ["list", "--json"]
         replay = best(lambda: quiet(["--replay", recording, *command]), repeat)
         sysfs = best(lambda: quiet(["--sysfs", root, *command]), repeat)
-        old_shm = best(lambda: old_replay(recording, os.path.dirname(shm)), repeat)
-        old_disk = best(lambda: old_replay(recording, top), repeat)
+        old_shm = best(lambda: old_replay(recording, os.path.dirname(shm)), old_repeat)
+        old_disk = best(lambda: old_replay(recording, top), old_repeat)
         argv = [sys.executable, "-m", "hostpassthru", "--replay", recording, *command]
         process = best(
             lambda: subprocess.run(argv, check=True, capture_output=True, timeout=600), repeat
@@ -156,9 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sizes", default="1000,10000", help="node counts, comma-separated")
     parser.add_argument("--repeat", type=int, default=5, help="runs per measurement")
+    parser.add_argument(
+        "--old-repeat", type=int, default=1, help="runs of the old way (slow; for comparison)"
+    )
     parser.add_argument("--write", metavar="FILE", help="replace the Replay section of FILE")
     args = parser.parse_args(argv)
-    results = [measure(int(size), args.repeat) for size in args.sizes.split(",")]
+    results = [measure(int(size), args.repeat, args.old_repeat) for size in args.sizes.split(",")]
     print(table(results))
     if args.write:
         text = Path(args.write).read_text(encoding="utf-8")
