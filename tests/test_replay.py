@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 from typing import TYPE_CHECKING
@@ -194,3 +195,15 @@ def test_os_is_not_touched(monkeypatch: pytest.MonkeyPatch) -> None:
     snapshot = _recording.snapshot(recording)
     monkeypatch.undo()
     assert 0 < len(snapshot.records)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_collector_left_as_it_was(enabled: bool) -> None:
+    """Parsing and replaying pause Python's garbage collector and leave it as they found it."""
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        _scan.replay(load_recording("vm-virtio"))
+        assert enabled == gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()

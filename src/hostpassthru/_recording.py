@@ -28,10 +28,12 @@ writing it.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import posixpath
 import re
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -45,6 +47,9 @@ from ._records import (
     ProcRecord,
     Snapshot,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = [
     "BUSES",
@@ -250,14 +255,32 @@ class _Parser:
             self.lines[tag].append((key, value))
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused, and restored as it was.
+
+    Parsing a recording and reading it makes hundreds of thousands of small
+    tuples and strings, none of them in a cycle; the collector's passes over
+    them cost about 15 % of a replay of 10,000 devices.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def parse_recording(text: str, source: str = "<string>") -> Recording:
     """Parse a recording's text; raises FixtureError naming the line that is wrong."""
     parser = _Parser(source)
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.rstrip("\r")
-        if line.strip() and not line.startswith("#"):
-            parser.line(number, line)
-    parser.close()
+    with _collector_paused():
+        for number, raw in enumerate(text.splitlines(), 1):
+            line = raw.rstrip("\r")
+            if line.strip() and not line.startswith("#"):
+                parser.line(number, line)
+        parser.close()
     return Recording(source=source, devices=tuple(parser.devices), files=tuple(parser.files))
 
 
@@ -850,14 +873,15 @@ def snapshot(recording: Recording) -> Snapshot:
     it has none.
     """
     tree = _MemoryTree()
-    for top in ("bus", "class", "devices", "kernel/iommu_groups"):
-        tree.mkdirs(top)
-    for dev in recording.devices:
-        tree.add(dev)
     replay = _Replay(tree)
-    groups = replay.groups()
-    records = replay.nodes(links=not groups)
-    class_devices = replay.class_devices()
+    with _collector_paused():
+        for top in ("bus", "class", "devices", "kernel/iommu_groups"):
+            tree.mkdirs(top)
+        for dev in recording.devices:
+            tree.add(dev)
+        groups = replay.groups()
+        records = replay.nodes(links=not groups)
+        class_devices = replay.class_devices()
     problems = [*recording.problems, *replay.problems]
     if recording.format == "export-db":
         records, class_devices = _from_properties(recording, records, class_devices, problems)
