@@ -1,0 +1,304 @@
+"""Each readiness rule on a host built from records (no filesystem), one fact per test.
+
+Written to kill the one-line mutations of the checks that the fixture tests let
+survive (docs/mutation.md): every expectation is written by hand.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import hostpassthru as hp
+from hostpassthru._readiness import ENABLE_HINT
+from hostpassthru._records import ClassDeviceRecord, DeviceRecord, ProcRecord, Snapshot
+from hostpassthru._tree import build, parse_proc
+
+R = "devices/pci0000:00"
+PORT = f"{R}/0000:00:01.0"
+GPU = f"{PORT}/0000:01:00.0"
+AUDIO = f"{PORT}/0000:01:00.1"
+AHCI = f"{R}/0000:00:17.0"
+DISK = f"{AHCI}/ata1/host0/target0:0:0/0:0:0:0"
+
+ROUTE_HEADER = "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n"
+SWAPS_HEADER = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+
+
+def pci(path: str, cls: str, driver: str | None, **attributes: str) -> DeviceRecord:
+    """A PCI function at *path* with a reset method."""
+    return DeviceRecord(
+        kind="pci",
+        sys_name=path.rpartition("/")[2],
+        path=path,
+        driver=driver,
+        attributes={"class": cls, "vendor": "0x10de", "reset_method": "flr", **attributes},
+        has_reset=True,
+    )
+
+
+def disk() -> DeviceRecord:
+    """A SATA disk with its sg node."""
+    return DeviceRecord(
+        kind="scsi",
+        sys_name="0:0:0:0",
+        path=DISK,
+        driver="sd",
+        attributes={"type": "0"},
+        block=("sda",),
+        generic=("sg0",),
+    )
+
+
+def proc(
+    cmdline: str = "root=/dev/sda1",
+    mountinfo: str = "",
+    swaps: str = SWAPS_HEADER,
+    route: str = ROUTE_HEADER,
+    interrupts: str = "",
+) -> ProcRecord:
+    """The /proc texts, empty but for what a test gives."""
+    return ProcRecord(
+        cmdline=cmdline,
+        mountinfo=mountinfo,
+        swaps=swaps,
+        route=route,
+        interrupts=interrupts,
+    )
+
+
+def host(
+    *records: DeviceRecord,
+    groups: dict[int, tuple[str, ...]] | None = None,
+    classes: tuple[ClassDeviceRecord, ...] = (),
+    proc_record: ProcRecord | None = None,
+) -> hp.Host:
+    """Build a host from records; /proc as given, else an empty one."""
+    return build(
+        Snapshot(
+            root="/sys",
+            source="sysfs",
+            records=records,
+            groups=groups or {},
+            class_devices=classes,
+            proc=proc_record or proc(),
+        ),
+    )
+
+
+def gpu_group(audio_driver: str | None) -> hp.Host:
+    """A GPU on vfio-pci and its audio function, in group 1 with their root port."""
+    return host(
+        pci(PORT, "0x060400", "pcieport"),
+        pci(GPU, "0x030000", "vfio-pci"),
+        pci(AUDIO, "0x040300", audio_driver),
+        groups={1: ("0000:00:01.0", "0000:01:00.0", "0000:01:00.1")},
+    )
+
+
+def codes(h: hp.Host, dev: str) -> list[tuple[str, str]]:
+    """(code, device concerned) of every finding on *dev*, most severe first."""
+    return [(f.code, f.device) for f in hp.check(dev, host=h).findings]
+
+
+class TestHostDriver:
+    """Which drivers of a group member count as the host's."""
+
+    def test_pci_stub_is_no_host_driver(self) -> None:
+        """pci-stub claims a device and does nothing: VFIO accepts it in a group."""
+        assert [] == codes(gpu_group("pci-stub"), "0000:01:00.0")
+
+    def test_vfio_variant_is_no_host_driver(self) -> None:
+        """A vfio variant driver (mlx5_vfio_pci) is as good as vfio-pci."""
+        assert [] == codes(gpu_group("mlx5_vfio_pci"), "0000:01:00.0")
+
+    def test_unbound_is_no_host_driver(self) -> None:
+        """A member without a driver is no obstacle."""
+        assert [] == codes(gpu_group(None), "0000:01:00.0")
+
+    def test_host_driver(self) -> None:
+        """A member on snd_hda_intel needs moving; the root port that stays does not."""
+        expected = [("host_driver", "pci_0000_01_00_1")]
+        assert expected == codes(gpu_group("snd_hda_intel"), "0000:01:00.0")
+
+    def test_host_driver_makes_needs_preparation(self) -> None:
+        """An action makes the verdict needs_preparation."""
+        result = hp.check("0000:01:00.0", host=gpu_group("snd_hda_intel"))
+        assert "needs_preparation" == result.verdict
+
+
+class TestIommuStatus:
+    """What the IOMMU status reads from class/iommu and the kernel command line."""
+
+    @pytest.mark.parametrize(
+        ("unit", "kind"),
+        [
+            ("dmar0", "Intel VT-d"),
+            ("ivhd0", "AMD-Vi"),
+            ("arm-smmu-v3.0.auto", "ARM SMMU"),
+            ("iommu0", "IOMMU"),
+        ],
+    )
+    def test_unit_kind(self, unit: str, kind: str) -> None:
+        """Each unit's kind comes from its name."""
+        record = ClassDeviceRecord(
+            subsystem="iommu",
+            name=unit,
+            path=f"devices/virtual/iommu/{unit}",
+            attributes={},
+        )
+        status = hp.iommu_status(host=host(classes=(record,)))
+        assert ((unit, kind),) == status.units
+
+    def test_hint_when_off(self) -> None:
+        """With no group, the hint says how to turn the IOMMU on."""
+        assert ENABLE_HINT == hp.iommu_status(host=host()).hint
+
+    def test_hint_names_intel_iommu_off(self) -> None:
+        """intel_iommu=off on the command line is named first."""
+        status = hp.iommu_status(host=host(proc_record=proc(cmdline="ro intel_iommu=off")))
+        expected = "intel_iommu=off is on the kernel command line: remove it; then " + ENABLE_HINT
+        assert expected == status.hint
+
+    def test_no_hint_when_on(self) -> None:
+        """With groups there is nothing to advise."""
+        assert None is hp.iommu_status(host=gpu_group(None)).hint
+
+    def test_vfio_pci_ids(self) -> None:
+        """vfio-pci.ids lists ids, comma-separated."""
+        h = host(proc_record=proc(cmdline="vfio-pci.ids=10de:1b81,10de:10f0"))
+        assert ("10de:1b81", "10de:10f0") == hp.iommu_status(host=h).vfio_pci_ids
+
+    def test_vfio_pci_ids_underscore(self) -> None:
+        """The module parameter may be written vfio_pci.ids as well."""
+        h = host(proc_record=proc(cmdline="quiet vfio_pci.ids=8086:1521"))
+        assert ("8086:1521",) == hp.iommu_status(host=h).vfio_pci_ids
+
+    def test_last_option_wins(self) -> None:
+        """Of repeated options the last counts, as the kernel reads them."""
+        h = host(proc_record=proc(cmdline="intel_iommu=off intel_iommu=on"))
+        assert "on" == hp.iommu_status(host=h).intel_iommu
+
+    def test_option_without_value(self) -> None:
+        """An option given without '=' has the empty value."""
+        h = host(proc_record=proc(cmdline="iommu amd_iommu=on"))
+        assert "" == hp.iommu_status(host=h).iommu
+
+    def test_amd_iommu(self) -> None:
+        """amd_iommu= is read."""
+        h = host(proc_record=proc(cmdline="iommu amd_iommu=on"))
+        assert "on" == hp.iommu_status(host=h).amd_iommu
+
+    def test_acs_override_option(self) -> None:
+        """pcie_acs_override= is read."""
+        h = host(proc_record=proc(cmdline="pcie_acs_override=downstream,multifunction"))
+        assert "downstream,multifunction" == hp.iommu_status(host=h).acs_override
+
+    def test_remapping(self) -> None:
+        """IR- chips in /proc/interrupts mean interrupt remapping."""
+        h = host(proc_record=proc(interrupts=" 24:  0  IR-PCI-MSI 512000-edge  ahci\n"))
+        assert True is hp.iommu_status(host=h).interrupt_remapping
+
+    def test_no_remapping(self) -> None:
+        """Without IR- chips (IRQ work interrupts are no chip) there is none."""
+        text = " 24:  0  PCI-MSI 512000-edge  ahci\nIWI:  0  IRQ work interrupts\n"
+        h = host(proc_record=proc(interrupts=text))
+        assert False is hp.iommu_status(host=h).interrupt_remapping
+
+
+class TestAcsOverride:
+    """The ACS override warning concerns devices in a group."""
+
+    def test_in_a_group(self) -> None:
+        """A device in a group is warned."""
+        h = host(
+            pci(GPU, "0x030000", "vfio-pci"),
+            groups={1: ("0000:01:00.0",)},
+            proc_record=proc(cmdline="pcie_acs_override=downstream"),
+        )
+        assert [("acs_override", "pci_0000_01_00_0")] == codes(h, "0000:01:00.0")
+
+    def test_in_no_group(self) -> None:
+        """A device in no group (behind VMD) is blocked for that, not warned of ACS."""
+        h = host(
+            pci(GPU, "0x030000", "vfio-pci"),
+            pci(AHCI, "0x010601", "vfio-pci"),
+            groups={1: ("0000:01:00.0",)},
+            proc_record=proc(cmdline="pcie_acs_override=downstream"),
+        )
+        assert [("no_iommu_group", "pci_0000_00_17_0")] == codes(h, "0000:00:17.0")
+
+    def test_without_the_option(self) -> None:
+        """Without the option nothing is said."""
+        h = host(pci(GPU, "0x030000", "vfio-pci"), groups={1: ("0000:01:00.0",)})
+        assert [] == codes(h, "0000:01:00.0")
+
+
+class TestRoutes:
+    """Only a route to 0.0.0.0/0 is the default route."""
+
+    def test_default_route(self) -> None:
+        """Destination and mask all zero."""
+        line = "eth0\t00000000\t0102A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n"
+        assert ("eth0",) == parse_proc(proc(route=ROUTE_HEADER + line)).default_route  # type: ignore[union-attr]
+
+    def test_half_of_the_internet_is_no_default(self) -> None:
+        """0.0.0.0/1 (mask 0x80, as VPNs set) has a zero destination and is no default."""
+        line = "tun0\t00000000\t0100000A\t0003\t0\t0\t0\t00000080\t0\t0\t0\n"
+        assert () == parse_proc(proc(route=ROUTE_HEADER + line)).default_route  # type: ignore[union-attr]
+
+    def test_host_route_is_no_default(self) -> None:
+        """A route to a network with mask zero but a destination is no default."""
+        line = "eth1\t0002A8C0\t00000000\t0001\t0\t0\t0\t00000000\t0\t0\t0\n"
+        assert () == parse_proc(proc(route=ROUTE_HEADER + line)).default_route  # type: ignore[union-attr]
+
+
+def stacked(swaps: str = SWAPS_HEADER) -> hp.Host:
+    """Sda on the disk, dm-0 built on sda, dm-1 on dm-0; dm-1 mounted on /."""
+    classes = (
+        ClassDeviceRecord(
+            subsystem="block",
+            name="sda",
+            path=f"{DISK}/block/sda",
+            attributes={"dev": "8:0"},
+            holders=("dm-0",),
+        ),
+        ClassDeviceRecord(
+            subsystem="block",
+            name="dm-0",
+            path="devices/virtual/block/dm-0",
+            attributes={"dev": "253:0"},
+            holders=("dm-1",),
+        ),
+        ClassDeviceRecord(
+            subsystem="block",
+            name="dm-1",
+            path="devices/virtual/block/dm-1",
+            attributes={"dev": "253:1"},
+        ),
+    )
+    mountinfo = "29 1 253:1 / / rw,relatime shared:1 - ext4 /dev/mapper/root rw\n"
+    return host(disk(), classes=classes, proc_record=proc(mountinfo=mountinfo, swaps=swaps))
+
+
+class TestHolders:
+    """Block devices built on a disk: the whole chain is followed."""
+
+    def test_mounted_through_the_chain(self) -> None:
+        """dm-1, two holders up from sda, is mounted: the disk is blocked."""
+        findings = hp.check("0:0:0:0", host=stacked()).findings
+        expected = ["dm-1 (through sda) is mounted on /"]
+        assert expected == [f.message for f in findings if f.code == "mounted"]
+
+    def test_holder_only_for_the_direct_one(self) -> None:
+        """The holder finding names the device built directly on the disk."""
+        findings = hp.check("0:0:0:0", host=stacked()).findings
+        expected = ["sda is part of dm-0 (device mapper, md or LVM)"]
+        assert expected == [f.message for f in findings if f.code == "holder"]
+
+    def test_swap_through_the_chain(self) -> None:
+        """A holder in use as swap blocks the disk too."""
+        h = stacked(swaps=SWAPS_HEADER + "/dev/dm-0 partition 1 0 -2\n")
+        findings = hp.check("0:0:0:0", host=h).findings
+        assert ["dm-0 (through sda) is in use as swap"] == [
+            f.message for f in findings if f.code == "swap"
+        ]
