@@ -96,6 +96,9 @@ def scan_fixture(reader: str) -> Callable[[str], hp.Host]:
 
     def scan(name: str) -> hp.Host:
         key = (reader, name)
+        if "MUTANT_UNDER_TEST" in os.environ:
+            # Under mutmut each mutant must build its own hosts (docs/mutation.md).
+            return _scan_fixture(reader, name)
         if key not in _CACHE:
             _CACHE[key] = _scan_fixture(reader, name)
         return _CACHE[key]

@@ -17,6 +17,7 @@ import attrs
 
 from . import _sysfs
 from ._recording import RecordedDevice, Recording, dump
+from ._records import PROC_FILES
 
 if TYPE_CHECKING:
     from ._model import Host
@@ -255,7 +256,7 @@ def _wanted(host: Host, root: str) -> dict[str, _Want]:
     return wanted
 
 
-_PROC_FILES = ("cmdline", "self/mountinfo", "swaps", "net/route", "interrupts")
+_PROC_FILES = tuple(PROC_FILES.values())
 
 
 def _cmdline(text: str) -> str:

@@ -40,6 +40,7 @@ import attrs
 from . import _sysfs
 from ._errors import FixtureError
 from ._records import (
+    PROC_FILES,
     ClassDeviceRecord,
     DeviceRecord,
     Kind,
@@ -857,13 +858,7 @@ def _proc(recording: Recording) -> ProcRecord | None:
         name: text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         for name, text in recording.files
     }
-    return ProcRecord(
-        cmdline=texts.get("/proc/cmdline"),
-        mountinfo=texts.get("/proc/self/mountinfo"),
-        swaps=texts.get("/proc/swaps"),
-        route=texts.get("/proc/net/route"),
-        interrupts=texts.get("/proc/interrupts"),
-    )
+    return ProcRecord(**{field: texts.get(f"/proc/{name}") for field, name in PROC_FILES.items()})
 
 
 def snapshot(recording: Recording) -> Snapshot:

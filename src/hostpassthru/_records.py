@@ -9,6 +9,7 @@ import attrs
 
 __all__ = [
     "KINDS",
+    "PROC_FILES",
     "SOURCES",
     "ClassDeviceRecord",
     "DeviceRecord",
@@ -80,6 +81,17 @@ class MdevTypeRecord:
     attributes: Mapping[str, str]
     #: Names under the type's ``devices/``: the UUIDs of its mediated devices.
     devices: tuple[str, ...] = ()
+
+
+#: Each field of ProcRecord and the file under /proc it is read from: the one
+#: list of them, for the path reader, the recorder and the recording format.
+PROC_FILES: dict[str, str] = {
+    "cmdline": "cmdline",
+    "mountinfo": "self/mountinfo",
+    "swaps": "swaps",
+    "route": "net/route",
+    "interrupts": "interrupts",
+}
 
 
 @attrs.frozen(kw_only=True)

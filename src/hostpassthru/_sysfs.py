@@ -9,6 +9,7 @@ from typing import Literal
 
 from ._errors import SysfsNotFoundError
 from ._records import (
+    PROC_FILES,
     ClassDeviceRecord,
     DeviceRecord,
     Kind,
@@ -529,13 +530,10 @@ def _read_proc_file(path: str, problems: Problems) -> str | None:
 
 def read_proc(proc: str, problems: Problems) -> ProcRecord:
     """The /proc files the readiness checks need, as text; None for each one missing."""
-    return ProcRecord(
-        cmdline=_read_proc_file(f"{proc}/cmdline", problems),
-        mountinfo=_read_proc_file(f"{proc}/self/mountinfo", problems),
-        swaps=_read_proc_file(f"{proc}/swaps", problems),
-        route=_read_proc_file(f"{proc}/net/route", problems),
-        interrupts=_read_proc_file(f"{proc}/interrupts", problems),
-    )
+    texts = {
+        field: _read_proc_file(f"{proc}/{name}", problems) for field, name in PROC_FILES.items()
+    }
+    return ProcRecord(**texts)
 
 
 #: What a reader enumerates: (root, problems, whether to read iommu_group links) -> records.
