@@ -8,17 +8,26 @@ from pathlib import Path
 import pytest
 
 import hostpassthru as hp
+from hostpassthru import _scan, _sysfs
 from hostpassthru._cli import main
 from hostpassthru._readiness import ENABLE_HINT
-from hostpassthru._records import ProcRecord
-from hostpassthru._tree import parse_proc
+from hostpassthru._records import ProcRecord, Snapshot
+from hostpassthru._tree import build, parse_proc
 from hostpassthru.testing import FakeHost, fixture_path, materialize, parse_recording
+
+_SNAPSHOTS: dict[str, Snapshot] = {}
 
 
 def scan(name: str, tmp_path: Path) -> hp.Host:
-    """A readiness fixture with its /proc files."""
-    root = materialize(name, tmp_path)
-    return hp.scan(sysfs=root, proc=tmp_path / "proc")
+    """A readiness fixture with its /proc files.
+
+    What the path reader finds is kept per fixture; the host is built anew each
+    time, so that a mutated builder is seen under mutmut (docs/mutation.md).
+    """
+    if name not in _SNAPSHOTS:
+        root = materialize(name, tmp_path)
+        _SNAPSHOTS[name] = _sysfs.read(root, str(tmp_path / "proc"))
+    return build(_SNAPSHOTS[name], _scan._names(None))
 
 
 def verdicts(host: hp.Host) -> dict[str, tuple[str, tuple[tuple[str, str], ...]]]:

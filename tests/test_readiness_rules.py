@@ -6,6 +6,8 @@ survive (docs/mutation.md): every expectation is written by hand.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 import hostpassthru as hp
@@ -302,3 +304,375 @@ class TestHolders:
         assert ["dm-0 (through sda) is in use as swap"] == [
             f.message for f in findings if f.code == "swap"
         ]
+
+
+def finding(
+    code: hp.FindingCode,
+    severity: hp.Severity,
+    device: str,
+    message: str,
+    hint: str | None = None,
+) -> hp.Finding:
+    """A finding, written out."""
+    return hp.Finding(
+        code=code,
+        severity=severity,
+        device=device,
+        message=message,
+        hint=hint,
+    )
+
+
+def net(name: str, operstate: str) -> ClassDeviceRecord:
+    """A network interface on the NIC at 0000:03:00.0."""
+    return ClassDeviceRecord(
+        subsystem="net",
+        name=name,
+        path=f"{R}/0000:03:00.0/net/{name}",
+        attributes={"operstate": operstate},
+    )
+
+
+NIC = pci(f"{R}/0000:03:00.0", "0x020000", "vfio-pci")
+NIC_GROUP: dict[int, tuple[str, ...]] = {3: ("0000:03:00.0",)}
+DEFAULT_ROUTE = ROUTE_HEADER + "eth0\t00000000\t0102A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n"
+HOST_BRIDGE = pci(f"{R}/0000:00:00.0", "0x060000", None)
+PORT_ALONE = pci(PORT, "0x060400", "pcieport")
+NO_RESET_GPU = DeviceRecord(
+    kind="pci",
+    sys_name="0000:01:00.0",
+    path=GPU,
+    driver="vfio-pci",
+    attributes={"class": "0x030000", "boot_vga": "1"},
+    has_reset=False,
+)
+PF = pci(f"{R}/0000:05:00.0", "0x020000", "vfio-pci", sriov_numvfs="2")
+VF = DeviceRecord(
+    kind="pci",
+    sys_name="0000:05:02.0",
+    path=f"{R}/0000:05:02.0",
+    driver="vfio-pci",
+    attributes={"class": "0x020000", "reset_method": "flr"},
+    has_reset=True,
+    physfn="0000:05:00.0",
+)
+XHCI = f"{R}/0000:00:14.0"
+HUB = DeviceRecord(
+    kind="usb_device",
+    sys_name="usb1",
+    path=f"{XHCI}/usb1",
+    driver="usb",
+    attributes={"bDeviceClass": "09"},
+)
+STICK = DeviceRecord(
+    kind="usb_device",
+    sys_name="1-1",
+    path=f"{XHCI}/usb1/1-1",
+    driver="usb-storage",
+    attributes={"bDeviceClass": "00"},
+)
+NO_SG = DeviceRecord(kind="scsi", sys_name="0:0:0:0", path=DISK, driver="sd", attributes={})
+FB = ClassDeviceRecord(subsystem="graphics", name="fb0", path=f"{GPU}/graphics/fb0", attributes={})
+SDA = ClassDeviceRecord(
+    subsystem="block",
+    name="sda",
+    path=f"{DISK}/block/sda",
+    attributes={"dev": "8:0"},
+    holders=("md0",),
+)
+MOUNTED_SWAP = proc(
+    mountinfo="29 1 8:0 / /boot rw - ext4 /dev/sda rw\n",
+    swaps=SWAPS_HEADER + "/dev/sda partition 1 0 -2\n",
+)
+PREPARE_HINT = (
+    "hostpassthru prepare {} (moves its whole group to vfio-pci, journaled; "
+    "hostpassthru release gives it back)"
+)
+
+#: A host, the device checked, and every finding on it, most severe first.
+MESSAGES: dict[str, tuple[Callable[[], hp.Host], str, list[hp.Finding]]] = {
+    "host_driver": (
+        lambda: gpu_group("snd_hda_intel"),
+        "0000:01:00.0",
+        [
+            finding(
+                "host_driver",
+                "action",
+                "pci_0000_01_00_1",
+                "0000:01:00.1 is bound to the host driver snd_hda_intel",
+                PREPARE_HINT.format("0000:01:00.0"),
+            ),
+        ],
+    ),
+    "bridge": (
+        lambda: host(HOST_BRIDGE, groups={0: ("0000:00:00.0",)}),
+        "0000:00:00.0",
+        [
+            finding(
+                "not_passable",
+                "blocker",
+                "pci_0000_00_00_0",
+                "0000:00:00.0 is a bridge: bridges and ports are not passed",
+                "pass the endpoints beneath it instead",
+            ),
+        ],
+    ),
+    "port": (
+        lambda: host(PORT_ALONE, groups={1: ("0000:00:01.0",)}),
+        "0000:00:01.0",
+        [
+            finding(
+                "not_passable",
+                "blocker",
+                "pci_0000_00_01_0",
+                "0000:00:01.0 is a bridge and a pcie_port: bridges and ports are not passed",
+                "pass the endpoints beneath it instead",
+            ),
+        ],
+    ),
+    "iommu_off": (
+        lambda: host(pci(GPU, "0x030000", "vfio-pci")),
+        "0000:01:00.0",
+        [
+            finding(
+                "iommu_off",
+                "blocker",
+                "pci_0000_01_00_0",
+                "the IOMMU is off or absent: VFIO cannot assign PCI devices",
+                ENABLE_HINT,
+            ),
+        ],
+    ),
+    "no_iommu_group": (
+        lambda: host(
+            pci(GPU, "0x030000", "vfio-pci"),
+            pci(AHCI, "0x010601", "vfio-pci"),
+            groups={1: ("0000:01:00.0",)},
+        ),
+        "0000:00:17.0",
+        [
+            finding(
+                "no_iommu_group",
+                "blocker",
+                "pci_0000_00_17_0",
+                "0000:00:17.0 is in no IOMMU group (behind Intel VMD, or left out by the platform)",
+                "pass the whole controller it sits behind, or disable VMD in the firmware",
+            ),
+        ],
+    ),
+    "boot_vga_no_reset_fb": (
+        lambda: host(NO_RESET_GPU, groups={1: ("0000:01:00.0",)}, classes=(FB,)),
+        "0000:01:00.0",
+        [
+            finding(
+                "boot_vga",
+                "action",
+                "pci_0000_01_00_0",
+                "0000:01:00.0 is the boot VGA device: the host console goes dark with it",
+                "use another GPU for the console, or release the framebuffer "
+                "(video=efifb:off) and unbind the console before starting the VM",
+            ),
+            finding(
+                "framebuffer_console",
+                "action",
+                "pci_0000_01_00_0",
+                "fb0 on 0000:01:00.0 may hold the host console",
+                "release the framebuffer before starting the VM",
+            ),
+            finding(
+                "no_reset",
+                "warning",
+                "pci_0000_01_00_0",
+                "0000:01:00.0 offers no reset method: it may not come back after the VM stops",
+                "prefer a device with FLR; expect to reboot the host to reuse it",
+            ),
+        ],
+    ),
+    "acs_override": (
+        lambda: host(
+            NIC, groups=NIC_GROUP, proc_record=proc(cmdline="pcie_acs_override=downstream")
+        ),
+        "0000:03:00.0",
+        [
+            finding(
+                "acs_override",
+                "warning",
+                "pci_0000_03_00_0",
+                "pcie_acs_override=downstream is on the kernel command line: the groups look "
+                "isolated but are not, and the devices can still reach each other",
+                "remove pcie_acs_override, or accept that isolation between these devices is lost",
+            ),
+        ],
+    ),
+    "sriov_pf": (
+        lambda: host(PF, groups={5: ("0000:05:00.0",)}),
+        "0000:05:00.0",
+        [
+            finding(
+                "sriov_pf_with_vfs",
+                "action",
+                "pci_0000_05_00_0",
+                "0000:05:00.0 is an SR-IOV physical function with 2 VFs enabled",
+                "disable them first (echo 0 > /sys/bus/pci/devices/0000:05:00.0/sriov_numvfs), "
+                "or pass a VF instead",
+            ),
+        ],
+    ),
+    "sriov_vf": (
+        lambda: host(PF, VF, groups={5: ("0000:05:00.0",), 6: ("0000:05:02.0",)}),
+        "0000:05:02.0",
+        [
+            finding(
+                "sriov_vf",
+                "info",
+                "pci_0000_05_02_0",
+                "0000:05:02.0 is an SR-IOV virtual function of pci_0000_05_00_0",
+                "keep pci_0000_05_00_0 bound to its host driver while the VF is in use",
+            ),
+        ],
+    ),
+    "controller": (
+        lambda: host(pci(XHCI, "0x0c0330", "vfio-pci"), HUB, STICK, groups={4: ("0000:00:14.0",)}),
+        "0000:00:14.0",
+        [
+            finding(
+                "controller",
+                "info",
+                "pci_0000_00_14_0",
+                "0000:00:14.0 is a controller whose devices can be passed one by one",
+                "pass the devices beneath it instead, unless the VM needs the whole controller",
+            ),
+        ],
+    ),
+    "usb_hub": (
+        lambda: host(pci(XHCI, "0x0c0330", "vfio-pci"), HUB),
+        "usb1",
+        [
+            finding(
+                "usb_hub",
+                "blocker",
+                "usb_usb1",
+                "usb1 is a USB hub: hubs are not passed",
+                "pass the devices behind it one by one",
+            ),
+        ],
+    ),
+    "usb_no_iommu": (
+        lambda: host(pci(XHCI, "0x0c0330", "vfio-pci"), HUB, STICK),
+        "1-1",
+        [
+            finding(
+                "usb_no_iommu",
+                "info",
+                "usb_1_1",
+                "USB devices go through QEMU's usb-host: no IOMMU is needed",
+            ),
+        ],
+    ),
+    "scsi_no_sg": (
+        lambda: host(NO_SG),
+        "0:0:0:0",
+        [
+            finding(
+                "scsi_no_sg",
+                "blocker",
+                "scsi_0_0_0_0",
+                "0:0:0:0 has no SCSI generic (sg) node",
+                "load the sg module (modprobe sg)",
+            ),
+        ],
+    ),
+    "host_use_unknown": (
+        lambda: build(Snapshot(root="/sys", source="sysfs", records=(disk(),), groups={})),
+        "0:0:0:0",
+        [
+            finding(
+                "host_use_unknown",
+                "info",
+                "scsi_0_0_0_0",
+                "/proc was not read: mounts, swap and routes were not checked",
+                "scan with proc= (the live scan reads /proc)",
+            ),
+        ],
+    ),
+    "mounted_swap_holder": (
+        lambda: host(disk(), classes=(SDA,), proc_record=MOUNTED_SWAP),
+        "0:0:0:0",
+        [
+            finding(
+                "mounted",
+                "blocker",
+                "scsi_0_0_0_0",
+                "sda is mounted on /boot",
+                "unmount it, or keep this device on the host",
+            ),
+            finding(
+                "swap",
+                "blocker",
+                "scsi_0_0_0_0",
+                "sda is in use as swap",
+                "swapoff /dev/sda, or keep this device on the host",
+            ),
+            finding(
+                "holder",
+                "action",
+                "scsi_0_0_0_0",
+                "sda is part of md0 (device mapper, md or LVM)",
+                "stop md0 first",
+            ),
+        ],
+    ),
+    "default_route": (
+        lambda: host(
+            NIC,
+            groups=NIC_GROUP,
+            classes=(net("eth0", "up"),),
+            proc_record=proc(route=DEFAULT_ROUTE),
+        ),
+        "0000:03:00.0",
+        [
+            finding(
+                "default_route",
+                "blocker",
+                "pci_0000_03_00_0",
+                "eth0 carries the host's default route",
+                "move the route to another interface, or keep this device on the host",
+            ),
+        ],
+    ),
+    "network_up": (
+        lambda: host(NIC, groups=NIC_GROUP, classes=(net("eth1", "up"),)),
+        "0000:03:00.0",
+        [
+            finding(
+                "network_up",
+                "action",
+                "pci_0000_03_00_0",
+                "eth1 is up on the host",
+                "ip link set eth1 down, after moving what uses it",
+            ),
+        ],
+    ),
+    "network_down": (
+        lambda: host(NIC, groups=NIC_GROUP, classes=(net("eth1", "down"),)),
+        "0000:03:00.0",
+        [],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MESSAGES)
+def test_findings_in_full(case: str) -> None:
+    """Every finding with its severity, the device it concerns, its words and its hint."""
+    make, device, expected = MESSAGES[case]
+    assert expected == list(hp.check(device, host=make()).findings)
+
+
+@pytest.mark.parametrize(
+    ("case", "verdict"),
+    [("host_driver", "needs_preparation"), ("bridge", "blocked"), ("acs_override", "ready")],
+)
+def test_verdict(case: str, verdict: str) -> None:
+    """Blockers block, actions ask for preparation, warnings leave a device ready."""
+    make, device, _ = MESSAGES[case]
+    assert verdict == hp.check(device, host=make()).verdict
