@@ -676,3 +676,166 @@ def test_verdict(case: str, verdict: str) -> None:
     """Blockers block, actions ask for preparation, warnings leave a device ready."""
     make, device, _ = MESSAGES[case]
     assert verdict == hp.check(device, host=make()).verdict
+
+
+class TestOverride:
+    """A driver_override that names another driver than the bound one is said."""
+
+    def test_mismatch(self) -> None:
+        """The audio function is on snd_hda_intel with vfio-pci in its override."""
+        h = host(
+            pci(GPU, "0x030000", "vfio-pci"),
+            pci(AUDIO, "0x040300", "snd_hda_intel", driver_override="vfio-pci"),
+            groups={1: ("0000:01:00.0", "0000:01:00.1")},
+        )
+        expected = finding(
+            "override_mismatch",
+            "warning",
+            "pci_0000_01_00_1",
+            "0000:01:00.1 has driver_override vfio-pci but is bound to snd_hda_intel: "
+            "the next probe (a driver reload, a hotplug) moves it",
+            "let one manager own it: hostpassthru prepare/release set and restore it; "
+            "else clear it with echo > /sys/bus/pci/devices/0000:01:00.1/driver_override",
+        )
+        findings = hp.check("0000:01:00.0", host=h).findings
+        assert [expected] == [f for f in findings if f.code == "override_mismatch"]
+
+    def test_unbound_with_override(self) -> None:
+        """An unbound function with an override is what prepare leaves: nothing to say."""
+        h = host(
+            pci(GPU, "0x030000", "vfio-pci"),
+            pci(AUDIO, "0x040300", None, driver_override="vfio-pci"),
+            groups={1: ("0000:01:00.0", "0000:01:00.1")},
+        )
+        assert [] == codes(h, "0000:01:00.0")
+
+    def test_matching_override(self) -> None:
+        """An override naming the bound driver is what prepare sets: nothing to say."""
+        h = host(
+            pci(GPU, "0x030000", "vfio-pci", driver_override="vfio-pci"),
+            groups={1: ("0000:01:00.0",)},
+        )
+        assert [] == codes(h, "0000:01:00.0")
+
+
+class TestStatusFields:
+    """Fields of the IOMMU status that the fixtures leave alone."""
+
+    def test_no_vfio_ids(self) -> None:
+        """Without vfio-pci.ids there are none."""
+        assert () == hp.iommu_status(host=host()).vfio_pci_ids
+
+    def test_cmdline_words(self) -> None:
+        """The command line comes split into words."""
+        h = host(proc_record=proc(cmdline="ro quiet intel_iommu=on"))
+        assert ("ro", "quiet", "intel_iommu=on") == hp.iommu_status(host=h).cmdline
+
+    def test_assessment_names_the_device(self) -> None:
+        """The assessment names the device checked."""
+        assert "pci_0000_01_00_0" == hp.check("0000:01:00.0", host=gpu_group(None)).device
+
+    def test_reset_method_without_reset_file(self) -> None:
+        """A reset method counts even where no reset file was seen."""
+        record = DeviceRecord(
+            kind="pci",
+            sys_name="0000:01:00.0",
+            path=GPU,
+            driver="vfio-pci",
+            attributes={"class": "0x030000", "reset_method": "flr"},
+            has_reset=False,
+        )
+        assert [] == codes(host(record, groups={1: ("0000:01:00.0",)}), "0000:01:00.0")
+
+
+def block(name: str, path: str, dev: str, holders: tuple[str, ...] = ()) -> ClassDeviceRecord:
+    """A block device."""
+    return ClassDeviceRecord(
+        subsystem="block",
+        name=name,
+        path=path,
+        attributes={"dev": dev},
+        holders=holders,
+    )
+
+
+class TestOwners:
+    """A finding about something beneath names the node it sits under, not the one checked."""
+
+    def test_block_beneath_the_controller(self) -> None:
+        """Checking the AHCI controller, the mounted, swapped, held disk is named."""
+        h = host(
+            pci(AHCI, "0x010601", "vfio-pci"),
+            disk(),
+            groups={2: ("0000:00:17.0",)},
+            classes=(SDA,),
+            proc_record=MOUNTED_SWAP,
+        )
+        findings = hp.check("0000:00:17.0", host=h).findings
+        owners = [(f.code, f.device) for f in findings if f.code in ("mounted", "swap", "holder")]
+        expected = [
+            ("mounted", "scsi_0_0_0_0"),
+            ("swap", "scsi_0_0_0_0"),
+            ("holder", "scsi_0_0_0_0"),
+        ]
+        assert expected == owners
+
+    @pytest.mark.parametrize(
+        ("operstate", "route", "code"),
+        [("up", ROUTE_HEADER, "network_up"), ("up", DEFAULT_ROUTE, "default_route")],
+    )
+    def test_interface_on_a_group_member(self, operstate: str, route: str, code: str) -> None:
+        """eth0 on the other function of the group is named with that function."""
+        other = ClassDeviceRecord(
+            subsystem="net",
+            name="eth0",
+            path=f"{R}/0000:03:00.1/net/eth0",
+            attributes={"operstate": operstate},
+        )
+        h = host(
+            NIC,
+            pci(f"{R}/0000:03:00.1", "0x020000", "vfio-pci"),
+            groups={3: ("0000:03:00.0", "0000:03:00.1")},
+            classes=(other,),
+            proc_record=proc(route=route),
+        )
+        assert [(code, "pci_0000_03_00_1")] == codes(h, "0000:03:00.0")
+
+    def test_two_mount_points(self) -> None:
+        """A block device mounted twice names both places."""
+        h = host(
+            disk(),
+            classes=(block("sda", f"{DISK}/block/sda", "8:0"),),
+            proc_record=proc(
+                mountinfo="29 1 8:0 / /a rw - ext4 /dev/sda rw\n"
+                "30 1 8:0 / /b rw - ext4 /dev/sda rw\n"
+            ),
+        )
+        findings = hp.check("0:0:0:0", host=h).findings
+        assert ["sda is mounted on /a, /b"] == [f.message for f in findings]
+
+
+class TestHolderGraph:
+    """Holders that share a holder: each block device is looked at once, and all are."""
+
+    @staticmethod
+    def diamond() -> hp.Host:
+        """Sda -> dm-0, dm-1; dm-1 -> dm-2; dm-0 -> dm-3, dm-2; dm-2 and dm-3 mounted."""
+        virtual = "devices/virtual/block"
+        classes = (
+            block("sda", f"{DISK}/block/sda", "8:0", ("dm-0", "dm-1")),
+            block("dm-0", f"{virtual}/dm-0", "253:0", ("dm-3", "dm-2")),
+            block("dm-1", f"{virtual}/dm-1", "253:1", ("dm-2",)),
+            block("dm-2", f"{virtual}/dm-2", "253:2"),
+            block("dm-3", f"{virtual}/dm-3", "253:3"),
+        )
+        mounts = "29 1 253:2 / /srv rw - ext4 /dev/dm-2 rw\n30 1 253:3 / /var rw - ext4 x rw\n"
+        return host(disk(), classes=classes, proc_record=proc(mountinfo=mounts))
+
+    def test_each_mount_once(self) -> None:
+        """dm-2, reached twice, is said once; dm-3, after it on the stack, is said too."""
+        findings = hp.check("0:0:0:0", host=self.diamond()).findings
+        expected = [
+            "dm-2 (through sda) is mounted on /srv",
+            "dm-3 (through sda) is mounted on /var",
+        ]
+        assert expected == [f.message for f in findings if f.code == "mounted"]
