@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hostpassthru._records import DeviceRecord, ProcRecord, Snapshot
+from hostpassthru._records import ClassDeviceRecord, DeviceRecord, ProcRecord, Snapshot
 from hostpassthru._tree import build, parse_proc
 
 R = "devices/pci0000:00"
@@ -106,3 +106,113 @@ class TestProcText:
         text = "Filename Type Size Used Priority\n/swapfile file 1 0 -2\n"
         facts = parse_proc(proc(swaps=text))
         assert () == (facts.swaps if facts else None)
+
+
+def usb(interfaces: tuple[str, ...]) -> DeviceRecord:
+    """A USB device record with these raw interface classes."""
+    return DeviceRecord(
+        kind="usb_device",
+        sys_name="1-1",
+        path=f"{R}/0000:00:14.0/usb1/1-1",
+        driver="usb",
+        attributes={"bDeviceClass": "00"},
+        interface_classes=interfaces,
+    )
+
+
+def linked(sys_name: str, link: str) -> DeviceRecord:
+    """A PCI record whose own iommu_group link ends in *link*."""
+    return DeviceRecord(
+        kind="pci",
+        sys_name=sys_name,
+        path=f"{R}/{sys_name}",
+        driver=None,
+        attributes={},
+        iommu_group_link=link,
+    )
+
+
+class TestInterfaceClasses:
+    """bInterfaceClass is hexadecimal."""
+
+    def test_hex(self) -> None:
+        """0e is video (14), ff vendor-specific (255)."""
+        dev = build(snapshot(usb(("0e", "ff")))).device("1-1")
+        assert (14, 255) == (dev.usb.interface_classes if dev.usb else None)
+
+    def test_malformed(self) -> None:
+        """A malformed class is left out and said."""
+        host = build(snapshot(usb(("zz", "08"))))
+        assert ("1-1: bInterfaceClass: malformed value 'zz'",) == host.problems
+
+
+class TestGroupLinks:
+    """Where the groups directory lists nothing, each device's own link gives its group."""
+
+    def test_decimal(self) -> None:
+        """Group 10 is ten."""
+        dev = build(snapshot(linked("0000:00:02.0", "10"))).device("0000:00:02.0")
+        assert 10 == dev.iommu_group
+
+    def test_malformed_link_then_a_good_one(self) -> None:
+        """A malformed link is said, and the devices after it keep their groups."""
+        host = build(snapshot(linked("0000:00:01.0", "x1"), linked("0000:00:02.0", "3")))
+        assert ("0000:00:01.0: iommu_group: malformed link target 'x1'",) == host.problems
+        assert 3 == host.device("0000:00:02.0").iommu_group
+
+
+class TestDuplicates:
+    """A path or a name met twice is kept once."""
+
+    def test_same_path_twice(self) -> None:
+        """The second record of one path is dropped silently; the next ones stay."""
+        records = (gpu(), gpu(), linked("0000:02:00.0", "1"))
+        host = build(snapshot(*records))
+        assert ["pci_0000_01_00_0", "pci_0000_02_00_0"] == [d.name for d in host]
+        assert () == host.problems
+
+    def test_same_name_twice(self) -> None:
+        """A second device of one name at another path is dropped and said."""
+        other = DeviceRecord(
+            kind="pci",
+            sys_name="0000:01:00.0",
+            path=f"{R}/0000:00:01.0/0000:01:00.0",
+            driver=None,
+            attributes={},
+        )
+        host = build(snapshot(gpu(), other, linked("0000:02:00.0", "1")))
+        assert ["pci_0000_01_00_0", "pci_0000_02_00_0"] == [d.name for d in host]
+        assert ("0000:01:00.0: a second pci device of this name",) == host.problems
+
+
+class TestHostFields:
+    """What the host keeps of the snapshot beside the devices."""
+
+    def test_names(self) -> None:
+        """Vendor and product names come from the lookup given."""
+
+        def names(kind: str, vendor: int | None, product: int | None) -> tuple[str, str]:
+            del kind, vendor, product
+            return "Vendor", "Product"
+
+        dev = build(snapshot(gpu()), names).device("0000:01:00.0")
+        assert "Vendor" == dev.vendor_name
+        assert "Product" == dev.product_name
+
+    def test_root_and_source(self) -> None:
+        """The sysfs root and the reader are kept."""
+        host = build(snapshot(gpu()))
+        assert "/sys" == host.sysfs
+        assert "sysfs" == host.source
+
+    def test_class_device_path(self) -> None:
+        """A class device keeps its path."""
+        record = ClassDeviceRecord(
+            subsystem="net", name="eth0", path=f"{R}/0000:01:00.0/net/eth0", attributes={}
+        )
+        host = build(
+            Snapshot(
+                root="/sys", source="sysfs", records=(gpu(),), groups={}, class_devices=(record,)
+            ),
+        )
+        assert f"{R}/0000:01:00.0/net/eth0" == host.class_devices[0].path
