@@ -160,6 +160,11 @@ class TestGroupLinks:
         assert ("0000:00:01.0: iommu_group: malformed link target 'x1'",) == host.problems
         assert 3 == host.device("0000:00:02.0").iommu_group
 
+    def test_device_without_link_first(self) -> None:
+        """A device without a link does not stop the others' links from being read."""
+        host = build(snapshot(gpu(), linked("0000:02:00.0", "3")))
+        assert 3 == host.device("0000:02:00.0").iommu_group
+
 
 class TestDuplicates:
     """A path or a name met twice is kept once."""
@@ -204,6 +209,11 @@ class TestHostFields:
         host = build(snapshot(gpu()))
         assert "/sys" == host.sysfs
         assert "sysfs" == host.source
+
+    def test_live_source(self) -> None:
+        """A snapshot of the live reader makes a host that says so."""
+        live = Snapshot(root="/sys", source="udev", records=(gpu(),), groups={})
+        assert "udev" == build(live).source
 
     def test_class_device_path(self) -> None:
         """A class device keeps its path."""
