@@ -133,6 +133,26 @@ def test_after():
         result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
         result.assert_outcomes(passed=2)
 
+    def test_without_pyfakefs(self, pytester: pytest.Pytester) -> None:
+        """Where pyfakefs is missing, fake_host fails with one line naming the extra."""
+        pytester.makeconftest(
+            """
+import importlib.util
+
+_find = importlib.util.find_spec
+def _hidden(name, *args, **kwargs):
+    return None if name == "pyfakefs" else _find(name, *args, **kwargs)
+
+importlib.util.find_spec = _hidden
+""",
+        )
+        pytester.makepyfile(test_needs="def test_uses(fake_host):\n    pass\n")
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+        result.assert_outcomes(errors=1)
+        result.stdout.fnmatch_lines(
+            ["*the fake_host fixture needs pyfakefs: pip install 'hostpassthru?testing?'"],
+        )
+
     def test_plugin_load_is_light(self) -> None:
         """Loading the plugin loads neither pyudev (libudev) nor the testing helpers."""
         code = (

@@ -7,6 +7,7 @@ hostpassthru until a test asks for the fixture.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 from typing import TYPE_CHECKING
 
 import pytest
@@ -41,14 +42,17 @@ def fake_host(request: pytest.FixtureRequest) -> Iterator[FakeHost]:
     for name in hostpassthru.__all__:  # the package imports its modules on first use
         getattr(hostpassthru, name)
 
+    if importlib.util.find_spec("pyfakefs") is None:
+        pytest.fail(
+            "the fake_host fixture needs pyfakefs: pip install 'hostpassthru[testing]'",
+            pytrace=False,
+        )
     fs: FakeFilesystem = request.getfixturevalue("fs")
 
     # The shipped fixtures and the recordings a test names live on the real
     # filesystem: map them into the fake one, read-only, as they are asked for.
-    for candidate in testing._fixtures_candidates():  # noqa: SLF001 - part of this package
-        with contextlib.suppress(OSError):
-            fs.add_real_directory(str(candidate))
-            break
+    with contextlib.suppress(OSError):
+        fs.add_real_directory(str(testing.fixtures_dir()))
 
     def read_real(path: Path) -> str:
         if not fs.exists(str(path)):

@@ -39,6 +39,7 @@ __all__ = [
     "SimulatedKernel",
     "fixture_names",
     "fixture_path",
+    "fixtures_dir",
     "ids_from",
     "live_host",
     "load_recording",
@@ -58,14 +59,15 @@ def _fixtures_candidates() -> tuple[Path, Path]:
     )
 
 
-def _fixtures_dir() -> Path:
+def fixtures_dir() -> Path:
+    """The directory of the shipped fixtures (package data, or the checkout's)."""
     packaged, checkout = _fixtures_candidates()
     return packaged if packaged.is_dir() else checkout
 
 
 def fixture_names() -> tuple[str, ...]:
     """The names of the fixtures that ship with hostpassthru, sorted."""
-    directory = _fixtures_dir()
+    directory = fixtures_dir()
     if not directory.is_dir():
         return ()
     return tuple(sorted(p.name[: -len(_SUFFIX)] for p in directory.glob(f"*{_SUFFIX}")))
@@ -73,7 +75,7 @@ def fixture_names() -> tuple[str, ...]:
 
 def fixture_path(name: str) -> Path:
     """The file of the shipped fixture *name*; raises FixtureError for an unknown name."""
-    path = _fixtures_dir() / f"{name}{_SUFFIX}"
+    path = fixtures_dir() / f"{name}{_SUFFIX}"
     if not path.is_file():
         known = ", ".join(fixture_names()) or "none"
         raise FixtureError(name, None, f"no such fixture (known: {known})")
