@@ -99,10 +99,8 @@ class TestRoundTrip:
         with active(host):
             hp.prepare(GPU)
             dev = hp.scan().device(GPU)
-        assert ("vfio-pci", "vfio-pci") == (
-            dev.driver,
-            dev.pci.driver_override if dev.pci else None,
-        )
+        assert "vfio-pci" == dev.driver
+        assert "vfio-pci" == dev.pci.driver_override if dev.pci else None
 
     def test_release_restores_the_tree_exactly(self, tmp_path: Path) -> None:
         """Every file and link under sys/ is as before."""
@@ -157,7 +155,8 @@ class TestRoundTrip:
             hp.prepare("0000:00:1f.3")
             on_vfio = [host.driver(a) for a in ("0000:00:1f.0", "0000:00:1f.2")]
             hp.release("0000:00:1f.3")
-        assert (["vfio-pci", "vfio-pci"], []) == (on_vfio, host.diff())
+        assert ["vfio-pci", "vfio-pci"] == on_vfio
+        assert [] == host.diff()
 
     def test_driver_none_unbinds_only(self, tmp_path: Path) -> None:
         """driver=None: unbind each member, write no override, probe nothing."""
@@ -184,7 +183,8 @@ class TestRoundTrip:
             hp.prepare(GPU, driver="pci-stub")
             moved = host.driver(GPU)
             hp.release(GPU)
-        assert ("pci-stub", []) == (moved, host.diff())
+        assert "pci-stub" == moved
+        assert [] == host.diff()
 
     def test_a_member_already_on_target_is_left_alone(self, tmp_path: Path) -> None:
         """ready-gpu-vfio: the GPU is on vfio-pci already; only its audio function moves."""
@@ -209,7 +209,8 @@ class TestRoundTrip:
         with active(host):
             outcome = hp.prepare(GPU)
         assert {AUDIO: "unchanged", GPU: "unchanged"} == states(outcome)
-        assert ([], []) == (host.kernel.writes, host.journals())
+        assert [] == host.kernel.writes
+        assert [] == host.journals()
 
     def test_dry_run_writes_nothing(self, tmp_path: Path) -> None:
         """A dry run returns the plan's writes and makes none."""
@@ -233,10 +234,10 @@ class TestRoundTrip:
         with active(host):
             usb = next(d for d in hp.scan() if d.kind == "usb_device" and d.eligible)
             outcome = hp.prepare(usb)
-        assert (["no_binding_needed"], []) == (
-            [n.code for n in outcome.notes if n.code == "no_binding_needed"],
-            host.kernel.writes,
-        )
+        assert ["no_binding_needed"] == [
+            n.code for n in outcome.notes if n.code == "no_binding_needed"
+        ]
+        assert [] == host.kernel.writes
 
 
 class TestRefusals:
@@ -287,10 +288,8 @@ class TestRefusals:
         host = make_host("ready-sata-root", tmp_path)
         with active(host):
             plan = hp.plan("0000:00:17.0", force=True)
-        assert ([], True) == (
-            [f.code for f in plan.refusals if f.code == "mounted"],
-            any(n.code == "mounted" for n in plan.notes),
-        )
+        assert [] == [f.code for f in plan.refusals if f.code == "mounted"]
+        assert any(n.code == "mounted" for n in plan.notes)
 
     def test_group_in_use(self, tmp_path: Path) -> None:
         """A process holding /dev/vfio/1 open refuses the group."""
@@ -369,12 +368,10 @@ class TestFailures:
         host.kernel.fail("bind", GPU, code)
         with active(host), pytest.raises(hp.BindingError) as exc:
             hp.prepare(GPU)
-        assert (code, "bind", GPU, True) == (
-            exc.value.errno,
-            exc.value.step,
-            exc.value.device,
-            exc.value.rolled_back,
-        )
+        assert code == exc.value.errno
+        assert "bind" == exc.value.step
+        assert GPU == exc.value.device
+        assert exc.value.rolled_back
         assert [] == host.diff()
         assert [] == host.journals()
 
@@ -384,10 +381,8 @@ class TestFailures:
         host.kernel.probe_binds_nothing(GPU)
         with active(host):
             hp.prepare(GPU)
-        assert ("vfio-pci", ("bus/pci/drivers/vfio-pci/bind", b"0000:01:00.0")) == (
-            host.driver(GPU),
-            host.kernel.writes[-1],
-        )
+        assert "vfio-pci" == host.driver(GPU)
+        assert ("bus/pci/drivers/vfio-pci/bind", b"0000:01:00.0") == host.kernel.writes[-1]
 
     def test_unbind_errors(self, tmp_path: Path) -> None:
         """An unbind failing (ENODEV) on the second member rolls back the first."""
@@ -395,7 +390,9 @@ class TestFailures:
         host.kernel.fail("unbind", GPU, errno.ENODEV)
         with active(host), pytest.raises(hp.BindingError) as exc:
             hp.prepare(GPU)
-        assert ("unbind", True, []) == (exc.value.step, exc.value.rolled_back, host.diff())
+        assert "unbind" == exc.value.step
+        assert exc.value.rolled_back
+        assert [] == host.diff()
 
     def test_message_names_step_device_errno(self, tmp_path: Path) -> None:
         """The error says the step, the device, the errno and that it was rolled back."""
@@ -415,7 +412,9 @@ class TestFailures:
         host.kernel.read_only = True
         with active(host), pytest.raises(hp.BindingError) as exc:
             hp.prepare(GPU)
-        assert (errno.EACCES, True, []) == (exc.value.errno, exc.value.rolled_back, host.diff())
+        assert errno.EACCES == exc.value.errno
+        assert exc.value.rolled_back
+        assert [] == host.diff()
 
     def test_racing_probe_takes_the_device(self, tmp_path: Path) -> None:
         """Another agent rebinds the host driver between unbind and probe: rolled back."""
@@ -429,12 +428,10 @@ class TestFailures:
         host.kernel.after_write(race)
         with active(host), pytest.raises(hp.BindingError) as exc:
             hp.prepare(GPU)
-        assert ("bind", AUDIO, errno.EBUSY, True) == (
-            exc.value.step,
-            exc.value.device,
-            exc.value.errno,
-            exc.value.rolled_back,
-        )
+        assert "bind" == exc.value.step
+        assert AUDIO == exc.value.device
+        assert errno.EBUSY == exc.value.errno
+        assert exc.value.rolled_back
         assert "snd_hda_intel took it instead of vfio-pci" in str(exc.value)
         assert [] == host.diff()
 
@@ -450,13 +447,12 @@ class TestFailures:
         host.kernel.after_write(unplug)
         with active(host), pytest.raises(hp.BindingError) as exc:
             hp.prepare(GPU)
-        assert ("pre-flight", GPU, errno.ENODEV, True) == (
-            exc.value.step,
-            exc.value.device,
-            exc.value.errno,
-            exc.value.rolled_back,
-        )
-        assert ("snd_hda_intel", "(null)") == (host.driver(AUDIO), host.override(AUDIO))
+        assert "pre-flight" == exc.value.step
+        assert GPU == exc.value.device
+        assert errno.ENODEV == exc.value.errno
+        assert exc.value.rolled_back
+        assert "snd_hda_intel" == host.driver(AUDIO)
+        assert "(null)" == host.override(AUDIO)
         host.kernel.reappear(GPU)
         assert [] == host.diff()
 
@@ -474,7 +470,8 @@ class TestFailures:
         with active(host), pytest.raises(hp.BindingError) as exc:
             hp.prepare(GPU)
         assert "is not the one journaled" in exc.value.why
-        assert ("snd_hda_intel", "(null)") == (host.driver(AUDIO), host.override(AUDIO))
+        assert "snd_hda_intel" == host.driver(AUDIO)
+        assert "(null)" == host.override(AUDIO)
 
     def test_release_refuses_another_identity(self, tmp_path: Path) -> None:
         """A journal whose device was replaced is refused, and the journal kept."""
@@ -494,13 +491,15 @@ class TestFailures:
         host.kernel.hold(GPU)
         with active(host), pytest.raises(hp.BindingError) as exc:
             hp.prepare(GPU, timeout=0.05)
-        assert (False, errno.ETIMEDOUT) == (exc.value.rolled_back, exc.value.errno)
+        assert not exc.value.rolled_back
+        assert errno.ETIMEDOUT == exc.value.errno
         stuck = (
             f"{GPU} is on nouveau with driver_override vfio-pci (unbind: stuck: its unbind did "
             "not return); it had nouveau"
         )
         assert [stuck] == list(exc.value.left)
-        assert ("snd_hda_intel", "(null)") == (host.driver(AUDIO), host.override(AUDIO))
+        assert "snd_hda_intel" == host.driver(AUDIO)
+        assert "(null)" == host.override(AUDIO)
         assert {AUDIO: "rolled_back", GPU: "stuck"} == states(exc.value.outcome)
 
     def test_stuck_then_let_go_then_recover(self, tmp_path: Path) -> None:
@@ -512,7 +511,8 @@ class TestFailures:
                 hp.prepare(GPU, timeout=0.05)
             host.kernel.let_go(GPU)
             hp.recover()
-        assert ([], []) == (host.diff(), host.journals())
+        assert [] == host.diff()
+        assert [] == host.journals()
 
     def test_unbind_released_within_the_deadline(self, tmp_path: Path) -> None:
         """A user who lets go before the deadline costs a wait, not a failure."""
@@ -536,7 +536,8 @@ class TestFailures:
             host.kernel.fail("bind", GPU, errno.EAGAIN, times=2)
             with pytest.raises(hp.BindingError) as exc:
                 hp.release(GPU)
-        assert (False, ["pci_0000_01_00_0.json"]) == (exc.value.rolled_back, host.journals())
+        assert not exc.value.rolled_back
+        assert ["pci_0000_01_00_0.json"] == host.journals()
         assert (
             f"{GPU} is on no driver with driver_override nouveau (bind: Resource temporarily "
             "unavailable); it had nouveau"
@@ -555,7 +556,9 @@ class TestRecover:
             hp.recover()
             host.kernel.writes.clear()
             second = hp.recover()
-        assert ([], (), []) == (host.kernel.writes, second.members, host.diff())
+        assert [] == host.kernel.writes
+        assert () == second.members
+        assert [] == host.diff()
 
     def test_recover_dry_run(self, tmp_path: Path) -> None:
         """A dry run lists the writes and makes none."""
@@ -564,7 +567,8 @@ class TestRecover:
             hp.prepare(GPU)
             host.kernel.writes.clear()
             outcome = hp.recover(dry_run=True)
-        assert (RELEASE_GPU, []) == ([(w.path, w.data) for w in outcome.writes], host.kernel.writes)
+        assert RELEASE_GPU == [(w.path, w.data) for w in outcome.writes]
+        assert [] == host.kernel.writes
 
     def test_journal_of_another_schema_is_refused(self, tmp_path: Path) -> None:
         """A journal a later version wrote is not guessed at."""
@@ -603,4 +607,5 @@ class TestLiveHostSeam:
             with live_host(inner.root):
                 inside = len(hp.scan())
             after = len(hp.scan())
-        assert (8, 9) == (inside, after)
+        assert 8 == inside
+        assert 9 == after

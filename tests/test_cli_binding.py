@@ -50,7 +50,8 @@ class TestPrepare:
         """--replay desktop-gpu --dry-run: the GPU and its audio function, not the root port."""
         argv = ["--replay", str(fixture_path("desktop-gpu")), "prepare", GPU, "--dry-run"]
         code, out, err = run([*argv, "--load-module"], capsys)
-        assert (0, "") == (code, err)
+        assert 0 == code
+        assert "" == err
         assert DRY_RUN == out.replace(
             "  driver_not_loaded (pci_0000_01_00_0): vfio-pci is not loaded: it is loaded first "
             "(modprobe vfio-pci)\n",
@@ -81,7 +82,8 @@ class TestPrepare:
             "0000:01:00.0  nouveau        -         vfio-pci  moved\n"
             "prepared (journal pci_0000_01_00_0)\n"
         )
-        assert ("vfio-pci", "vfio-pci") == (host.driver(GPU), host.driver(AUDIO))
+        assert "vfio-pci" == host.driver(GPU)
+        assert "vfio-pci" == host.driver(AUDIO)
 
     def test_json(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """--json: BINDING's fields."""
@@ -124,29 +126,24 @@ class TestPrepare:
         host = make_host("desktop-gpu", tmp_path, load=())
         code, out, _ = run(["--sysfs", host.root, "prepare", GPU, "--json"], capsys)
         doc = json.loads(out)
-        assert (4, ["driver_not_loaded"], ["pci_0000_01_00_0"]) == (
-            code,
-            [r["code"] for r in doc["refusals"]],
-            [r["device"] for r in doc["refusals"]],
-        )
+        assert 4 == code
+        assert ["driver_not_loaded"] == [r["code"] for r in doc["refusals"]]
+        assert ["pci_0000_01_00_0"] == [r["device"] for r in doc["refusals"]]
 
     def test_unknown_device(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """A device that is not there: one line, exit 1."""
         host = make_host("desktop-gpu", tmp_path)
         code, out, err = run(["--sysfs", host.root, "prepare", "0000:09:00.0"], capsys)
-        assert (1, "", 1) == (code, out, err.count("\n"))
+        assert 1 == code
+        assert "" == out
+        assert 1 == err.count("\n")
 
     def test_replay_without_dry_run(self, capsys: pytest.CaptureFixture[str]) -> None:
         """A recording can only be planned on: a usage error, exit 2."""
         argv = ["--replay", str(fixture_path("desktop-gpu")), "prepare", GPU]
         code, _, err = run(argv, capsys)
-        assert (
-            2,
-            "hostpassthru: prepare --replay shows what it would do only: add --dry-run\n",
-        ) == (
-            code,
-            err,
-        )
+        assert 2 == code
+        assert "hostpassthru: prepare --replay shows what it would do only: add --dry-run\n" == err
 
 
 class TestFailuresExitCodes:
@@ -187,15 +184,13 @@ class TestReleaseAndFriends:
         host = make_host("desktop-gpu", tmp_path)
         run(["--sysfs", host.root, "prepare", GPU], capsys)
         code, out, _ = run(["--sysfs", host.root, "prepared"], capsys)
+        assert 0 == code
         assert (
-            0,
-            (
-                "pci_0000_01_00_0: prepared, to vfio-pci\n"
-                "DEVICE        ON        HAD            OVERRIDE HAD  STEP\n"
-                "0000:01:00.1  vfio-pci  snd_hda_intel  -             moved\n"
-                "0000:01:00.0  vfio-pci  nouveau        -             moved\n"
-            ),
-        ) == (code, out)
+            "pci_0000_01_00_0: prepared, to vfio-pci\n"
+            "DEVICE        ON        HAD            OVERRIDE HAD  STEP\n"
+            "0000:01:00.1  vfio-pci  snd_hda_intel  -             moved\n"
+            "0000:01:00.0  vfio-pci  nouveau        -             moved\n"
+        ) == out
 
     def test_nothing_prepared(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """An empty journal says so."""
@@ -207,7 +202,8 @@ class TestReleaseAndFriends:
         host = make_host("desktop-gpu", tmp_path)
         run(["--sysfs", host.root, "prepare", GPU], capsys)
         code, out, _ = run(["--sysfs", host.root, "release", "--all"], capsys)
-        assert (0, []) == (code, host.diff())
+        assert 0 == code
+        assert [] == host.diff()
         assert out.endswith("given back (journal pci_0000_01_00_0)\n")
 
     def test_release_needs_devices_or_all(
@@ -254,7 +250,8 @@ class TestReleaseAndFriends:
         kernel = SimulatedKernel(host.root, drivers=host.kernel.drivers)
         with live_host(host.root, kernel=kernel):
             code, _, _ = run(["recover"], capsys)
-        assert (0, []) == (code, host.diff())
+        assert 0 == code
+        assert [] == host.diff()
 
     def test_help_has_examples(self, capsys: pytest.CaptureFixture[str]) -> None:
         """Prepare --help ends with examples."""
@@ -275,5 +272,8 @@ def test_subprocess_round_trip(tmp_path: Path) -> None:
     second = subprocess.run(
         [*cmd, "release", GPU], capture_output=True, text=True, check=False, env=env
     )
-    assert (0, 0, "", "") == (first.returncode, second.returncode, first.stderr, second.stderr)
+    assert 0 == first.returncode
+    assert 0 == second.returncode
+    assert "" == first.stderr
+    assert "" == second.stderr
     assert [] == host.diff()

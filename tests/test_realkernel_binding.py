@@ -70,8 +70,10 @@ def test_through_the_cli(virtio_rng: realkernel.VirtioRng, tmp_path: Path) -> No
         text=True,
         check=False,
     )
-    assert (0, "") == (prepared.returncode, prepared.stderr)
+    assert 0 == prepared.returncode
+    assert "" == prepared.stderr
     assert [None] == [m["to_driver"] for m in json.loads(prepared.stdout)["members"]]
     assert None is during
-    assert (0, "") == (released.returncode, released.stderr)
+    assert 0 == released.returncode
+    assert "" == released.stderr
     assert virtio_rng.driver == hp.scan().device(virtio_rng.address).driver
