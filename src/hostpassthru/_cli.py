@@ -9,14 +9,11 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from . import _cli_acts, _cli_binding
-from ._cli_export import add_commands as add_export_commands
 from ._documents import json_document
 from ._errors import HostpassthruError
 from ._explain import Affected, class_name
 from ._records import KINDS
 from ._scan import check, explain_affected, group_verdicts, iommu_status, replay, scan
-from ._watchcli import add_parser as add_watch_parser
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -419,7 +416,7 @@ class _Version(argparse.Action):
         parser.exit()
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hostpassthru",
         description="Which host devices can be passed through to a VM, and what goes with them.",
@@ -504,11 +501,65 @@ def _parser() -> argparse.ArgumentParser:
         help="replace serial numbers with stable placeholders, and say which on stderr",
     )
     p_rec.set_defaults(run=_cmd_record)
-    add_export_commands(sub, common)
-    _cli_binding.add_commands(sub, common)
-    add_watch_parser(sub, common)
-    _cli_acts.add_commands(sub, common, list(_cli_binding.acting_parents()))
+    _add_lazy_commands(sub, common, _wanted(argv))
     return parser
+
+
+#: Commands whose modules are imported only when one of them is asked for: they
+#: bring the write layer, the journal, the exporters and the monitor, most of the
+#: start-up cost of a plain ``hostpassthru list``.
+_LAZY = {
+    "export": "export",
+    "prepare": "binding",
+    "release": "binding",
+    "recover": "binding",
+    "prepared": "binding",
+    "watch": "watch",
+    "vfs": "acts",
+    "mdev": "acts",
+    "vgpu": "acts",
+}
+_CORE = frozenset({"list", "tree", "show", "affected", "groups", "check", "record"})
+
+
+def _wanted(argv: Sequence[str] | None) -> frozenset[str] | None:
+    """The lazy command groups *argv* names; None for all of them (help, or no command)."""
+    for token in sys.argv[1:] if argv is None else argv:
+        if token in ("-h", "--help"):
+            return None
+        if token in _LAZY:
+            return frozenset({_LAZY[token]})
+        if token in _CORE:
+            return frozenset()
+    return None
+
+
+def _add_lazy_commands(
+    sub: Any,  # noqa: ANN401 - argparse's private subparsers type
+    common: argparse.ArgumentParser,
+    wanted: frozenset[str] | None,
+) -> None:
+    def want(group: str) -> bool:
+        return wanted is None or group in wanted
+
+    # Imports inside: they are the point of the lazy table above.
+    if want("export"):
+        from ._cli_export import add_commands  # noqa: PLC0415 - see above
+
+        add_commands(sub, common)
+    if want("binding") or want("acts"):
+        from . import _cli_binding  # noqa: PLC0415 - see above
+
+        if want("binding"):
+            _cli_binding.add_commands(sub, common)
+    if want("watch"):
+        from ._watchcli import add_parser  # noqa: PLC0415 - see above
+
+        add_parser(sub, common)
+    if want("acts"):
+        from . import _cli_acts  # noqa: PLC0415 - see above
+
+        _cli_acts.add_commands(sub, common, list(_cli_binding.acting_parents()))
 
 
 def _cmd_record(args: argparse.Namespace, host: Host) -> int:
@@ -665,7 +716,7 @@ def _run_on(args: argparse.Namespace, root: str | None, proc: str | None) -> int
 
 def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one exit per outcome
     """Run the command line with *argv* (default: sys.argv[1:]); returns the exit code."""
-    parser = _parser()
+    parser = _parser(argv)
     args = parser.parse_args(argv)
     if args.sysfs is not None and args.replay is not None:
         parser.error("--sysfs and --replay cannot be used together")
@@ -673,6 +724,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one exit 
         if getattr(args, "act", False):
             # prepare, release, recover, prepared: they read the host themselves,
             # under the lock, and act on it.
+            from . import _cli_binding  # noqa: PLC0415 - imported only for its commands
+
             return _cli_binding.run(args)
         if getattr(args, "replays", None):
             # export kubevirt --replay FILE ...: the command reads its hosts itself.
