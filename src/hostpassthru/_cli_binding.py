@@ -19,7 +19,6 @@ import attrs
 
 from . import _seam
 from ._binding import BindingError, Outcome, RefusedError, prepare, prepared, recover, release
-from ._recording import materialize, read_recording
 from ._simkernel import SimulatedKernel
 
 if TYPE_CHECKING:
@@ -277,6 +276,9 @@ def acting_on(args: argparse.Namespace) -> Iterator[None]:
     if args.replay is not None:
         if not getattr(args, "dry_run", False) and args.command != "prepared":
             raise _UsageError(f"{args.command} --replay shows what it would do only: add --dry-run")
+        # Only a plan on a recording needs the format module.
+        from ._recording import materialize, read_recording  # noqa: PLC0415
+
         with tempfile.TemporaryDirectory(prefix="hostpassthru-replay-") as top:
             root = materialize(read_recording(args.replay), top)
             with _fake(root, args):
