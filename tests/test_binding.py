@@ -609,3 +609,15 @@ class TestLiveHostSeam:
             after = len(hp.scan())
         assert 8 == inside
         assert 9 == after
+
+
+def test_one_clause_catches_every_refusal_and_failure(tmp_path: Path) -> None:
+    """Prepare's and the acts' errors share two bases, so embedders catch both at once."""
+    assert issubclass(hp.RefusedError, hp.ActionRefusedError)
+    assert issubclass(hp.ActRefusedError, hp.ActionRefusedError)
+    assert issubclass(hp.BindingError, hp.ActionFailedError)
+    assert issubclass(hp.ActError, hp.ActionFailedError)
+    host = make_host("desktop-gpu", tmp_path, load=())
+    with active(host), pytest.raises(hp.ActionRefusedError) as exc:
+        hp.prepare(GPU)
+    assert "driver_not_loaded" == exc.value.refusals[0].code  # type: ignore[attr-defined]

@@ -15,6 +15,8 @@ import importlib
 import sys
 
 from ._errors import (
+    ActionFailedError,
+    ActionRefusedError,
     DeviceNotFoundError,
     ExportError,
     FixtureError,
@@ -232,6 +234,8 @@ __all__ = [
     "ActError",
     "ActOutcome",
     "ActRefusedError",
+    "ActionFailedError",
+    "ActionRefusedError",
     "Affected",
     "Assessment",
     "BindingError",

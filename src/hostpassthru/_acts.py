@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 from . import _hostfacts, _seam
-from ._errors import HostpassthruError, JournalError, WriteTimeoutError
+from ._errors import ActionFailedError, ActionRefusedError, JournalError, WriteTimeoutError
 from ._journal import StateDir, write_atomically
 from ._kernel import Kernel, LiveKernel
 from ._plan import Write
@@ -94,7 +94,7 @@ class ActOutcome:
     vanished: tuple[str, ...] = ()
 
 
-class ActRefusedError(HostpassthruError):
+class ActRefusedError(ActionRefusedError):
     """The pre-flight refused the act: nothing was written. ``refusals`` says why."""
 
     def __init__(self, outcome: ActOutcome) -> None:
@@ -107,7 +107,7 @@ class ActRefusedError(HostpassthruError):
         return f"{self.outcome.act.action} refused, nothing written: {reasons}"
 
 
-class ActError(HostpassthruError):
+class ActError(ActionFailedError):
     """A write failed; what was done was undone, or ``left`` says what is not."""
 
     def __init__(  # noqa: PLR0913 - the error names each part of what happened

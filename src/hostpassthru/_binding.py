@@ -17,7 +17,7 @@ import attrs
 
 from . import _hostfacts, _seam
 from ._acts import recover_acts
-from ._errors import HostpassthruError, JournalError, WriteTimeoutError
+from ._errors import ActionFailedError, ActionRefusedError, JournalError, WriteTimeoutError
 from ._journal import JournalEntry, JournalMember, StateDir
 from ._kernel import Kernel, LiveKernel
 from ._model import Device
@@ -94,7 +94,7 @@ class Outcome:
     plan: Plan | None = None
 
 
-class RefusedError(HostpassthruError):
+class RefusedError(ActionRefusedError):
     """The pre-flight refused: nothing was written. ``outcome.refusals`` says why."""
 
     def __init__(self, outcome: Outcome) -> None:
@@ -107,7 +107,7 @@ class RefusedError(HostpassthruError):
         return f"{self.outcome.action} refused, nothing written: {reasons}"
 
 
-class BindingError(HostpassthruError):
+class BindingError(ActionFailedError):
     """A write failed. Everything done was rolled back, or ``left`` says what was not."""
 
     def __init__(  # noqa: PLR0913 - the error names each part of what happened

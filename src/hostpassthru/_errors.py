@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 __all__ = [
+    "ActionFailedError",
+    "ActionRefusedError",
     "DeviceNotFoundError",
     "ExportError",
     "FixtureError",
@@ -107,3 +109,19 @@ class JournalError(HostpassthruError):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.why}"
+
+
+class ActionRefusedError(HostpassthruError):
+    """An act on the host was refused before any write (prepare, release, set_vfs, ...).
+
+    ``refusals`` says why. The base of RefusedError and ActRefusedError, so that
+    an embedder catches every refusal with one clause.
+    """
+
+
+class ActionFailedError(HostpassthruError):
+    """A write of an act failed; ``rolled_back`` says whether the host is as it was.
+
+    The base of BindingError and ActError, so that an embedder catches every
+    failed act with one clause.
+    """
