@@ -79,11 +79,9 @@ class TestSimulatedSriov:
         host = hp.scan(sysfs=root)
         pf = host.device(PF).pci
         assert ("pci_0000_3b_00_2", "pci_0000_3b_00_3") == (pf and pf.vfs)
-        assert (0, "mlx5_core", 0x1018) == (
-            host.device("0000:3b:00.2").iommu_group,
-            host.device("0000:3b:00.2").driver,
-            host.device("0000:3b:00.2").product_id,
-        )
+        assert 0 == host.device("0000:3b:00.2").iommu_group
+        assert "mlx5_core" == host.device("0000:3b:00.2").driver
+        assert 0x1018 == host.device("0000:3b:00.2").product_id
         assert () == host.problems
 
 
@@ -113,11 +111,9 @@ class TestSimulatedMdev:
         kernel.write(f"bus/pci/devices/{GPU}/mdev_supported_types/{V58}/create", NEW.encode())
         dev = hp.scan(sysfs=root).device(NEW)
         # Groups 0, 1, 7 and 13 are taken: the lowest free number is 2.
-        assert ("GVTg_V5_8", "intel_vgpu_mdev", 2) == (
-            dev.description,
-            dev.driver,
-            dev.iommu_group,
-        )
+        assert "GVTg_V5_8" == dev.description
+        assert "intel_vgpu_mdev" == dev.driver
+        assert 2 == dev.iommu_group
         kernel.write(f"bus/mdev/devices/{NEW}/remove", b"1")
         assert before == tree_state(root)
 
@@ -162,7 +158,8 @@ class TestSetVfs:
         host = make_host("sriov-nic", tmp_path)
         with active(host):
             outcome = hp.set_vfs(PF, 4)
-        assert (True, ()) == (outcome.done, outcome.writes)
+        assert True is outcome.done
+        assert () == outcome.writes
 
     @pytest.mark.parametrize(
         ("pf", "count", "code"),
@@ -207,7 +204,8 @@ class TestSetVfs:
         host.kernel.fail("sriov_numvfs", PF1, error)
         with active(host), pytest.raises(hp.ActError) as info:
             hp.set_vfs(PF1, 2)
-        assert (error, True) == (info.value.errno, info.value.rolled_back)
+        assert error == info.value.errno
+        assert True is info.value.rolled_back
         assert [] == host.diff()
         assert [] == _journals(host)
 
@@ -261,7 +259,8 @@ class TestMdevActs:
         host.kernel.fail("mdev_create", GPU, error)
         with active(host), pytest.raises(hp.ActError) as info:
             hp.create_mdev(GPU, V58, NEW)
-        assert (error, True) == (info.value.errno, info.value.rolled_back)
+        assert error == info.value.errno
+        assert True is info.value.rolled_back
         assert [] == host.diff()
 
     def test_remove_refused_while_held(self, tmp_path: Path) -> None:
@@ -329,7 +328,8 @@ class TestVgpu:
         host.kernel.after_write(fail_next)
         with active(host), pytest.raises(hp.ActError) as info:
             hp.set_vgpu_type(VF0, 920)
-        assert (errno.EINVAL, True) == (info.value.errno, info.value.rolled_back)
+        assert errno.EINVAL == info.value.errno
+        assert True is info.value.rolled_back
         assert [b"0", b"920", b"921"] == [data for _, data in host.kernel.writes]
         assert [] == host.diff()
 
@@ -349,7 +349,8 @@ class TestCli:
         root = materialize("sriov-nic", tmp_path)
         before = tree_state(root)
         code, out, err = run(["vfs", PF, "0", "--dry-run", "--sysfs", root], capsys)
-        assert (0, "") == (code, err)
+        assert 0 == code
+        assert "" == err
         assert (
             "set_vfs pci_0000_3b_00_0: 4 -> 0 VFs\n"
             "vanishes: pci_0000_3b_00_2, pci_0000_3b_00_3, pci_0000_3b_00_4, pci_0000_3b_00_5\n"
@@ -371,12 +372,10 @@ class TestCli:
         code, out, _ = run(["vfs", PF, "0", "--json", "--sysfs", root], capsys)
         doc = json.loads(out)
         assert 0 == code
-        assert (True, list(NIC_VFS), "4", "0") == (
-            doc["done"],
-            doc["vanished"],
-            doc["before"],
-            doc["after"],
-        )
+        assert True is doc["done"]
+        assert list(NIC_VFS) == doc["vanished"]
+        assert "4" == doc["before"]
+        assert "0" == doc["after"]
 
     def test_mdev_create_and_remove(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -403,7 +402,8 @@ class TestCli:
         """A type for VF 1."""
         root = materialize("nvidia-vgpu-vf", tmp_path)
         code, out, _ = run(["vgpu", VF1, "921", "--sysfs", root], capsys)
-        assert (0, "done: pci_0000_41_00_5: vGPU type 0 -> 921\n") == (code, out)
+        assert 0 == code
+        assert "done: pci_0000_41_00_5: vGPU type 0 -> 921\n" == out
 
     def test_failed_and_undone(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """The PF's driver cannot enable VFs: ENOENT, exit 5, one line on stderr."""

@@ -79,7 +79,7 @@ class TestMeasure:
             assert float(result[key]) > 0  # type: ignore[arg-type]
         umock = result["umockdev"]
         if isinstance(umock, dict):
-            assert umock["same"] is True
+            assert True is umock["same"]
 
 
 class TestStartup:

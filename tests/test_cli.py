@@ -57,7 +57,10 @@ class TestList:
     ) -> None:
         """An aligned table of the passthrough devices."""
         root = sysfs_tree("desktop-gpu")
-        assert (0, LIST_DESKTOP, "") == run(["list", "--sysfs", root], capsys)
+        code, out, err = run(["list", "--sysfs", root], capsys)
+        assert 0 == code
+        assert LIST_DESKTOP == out
+        assert "" == err
 
     def test_all_shows_reasons(
         self,
@@ -250,15 +253,19 @@ class TestTreeAndGroups:
         self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
     ) -> None:
         """The host as one ASCII tree when stdout is not a terminal."""
-        assert (0, TREE_DESKTOP, "") == run(["tree", "--sysfs", sysfs_tree("desktop-gpu")], capsys)
+        code, out, err = run(["tree", "--sysfs", sysfs_tree("desktop-gpu")], capsys)
+        assert 0 == code
+        assert TREE_DESKTOP == out
+        assert "" == err
 
     def test_groups(
         self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
     ) -> None:
         """Each group with its members and a verdict."""
-        assert (0, GROUPS_DESKTOP, "") == run(
-            ["groups", "--sysfs", sysfs_tree("desktop-gpu")], capsys
-        )
+        code, out, err = run(["groups", "--sysfs", sysfs_tree("desktop-gpu")], capsys)
+        assert 0 == code
+        assert GROUPS_DESKTOP == out
+        assert "" == err
 
     def test_groups_iommu_off(self, fs: object, capsys: pytest.CaptureFixture[str]) -> None:
         """Without groups, say the IOMMU is off and how to turn it on."""
@@ -301,20 +308,29 @@ class TestTreeAndGroups:
 class TestShowAndAffected:
     """hostpassthru show and affected."""
 
+    @pytest.mark.parametrize(
+        ("name", "expected"),
+        [
+            ("pci_0000_01_00_0", "pci_0000_01_00_1  same IOMMU group as pci_0000_01_00_0\n"),
+            (
+                "0000:00:14.0",
+                "usb_usb1  beneath pci_0000_00_14_0\nusb_usb2  beneath pci_0000_00_14_0\n",
+            ),
+            ("usb1", "nothing else leaves the host with usb_usb1\n"),
+        ],
+    )
     def test_affected(
-        self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
+        self,
+        sysfs_tree: Callable[[str], str],
+        capsys: pytest.CaptureFixture[str],
+        name: str,
+        expected: str,
     ) -> None:
         """One device per line, with why it goes."""
-        root = sysfs_tree("desktop-gpu")
-        assert [
-            (0, "pci_0000_01_00_1  same IOMMU group as pci_0000_01_00_0\n", ""),
-            (0, "usb_usb1  beneath pci_0000_00_14_0\nusb_usb2  beneath pci_0000_00_14_0\n", ""),
-            (0, "nothing else leaves the host with usb_usb1\n", ""),
-        ] == [
-            run(["affected", "pci_0000_01_00_0", "--sysfs", root], capsys),
-            run(["affected", "0000:00:14.0", "--sysfs", root], capsys),
-            run(["affected", "usb1", "--sysfs", root], capsys),
-        ]
+        code, out, err = run(["affected", name, "--sysfs", sysfs_tree("desktop-gpu")], capsys)
+        assert 0 == code
+        assert expected == out
+        assert "" == err
 
     def test_affected_json(
         self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
@@ -505,17 +521,19 @@ class TestSecondFixture:
         self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
     ) -> None:
         """ASCII tree for a pipe."""
-        assert (0, TREE_BOOT_VGA, "") == run(
-            ["tree", "--sysfs", sysfs_tree("ready-boot-vga")], capsys
-        )
+        code, out, err = run(["tree", "--sysfs", sysfs_tree("ready-boot-vga")], capsys)
+        assert 0 == code
+        assert TREE_BOOT_VGA == out
+        assert "" == err
 
     def test_groups(
         self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
     ) -> None:
         """A port alone, and a GPU with its audio."""
-        assert (0, GROUPS_BOOT_VGA, "") == run(
-            ["groups", "--sysfs", sysfs_tree("ready-boot-vga")], capsys
-        )
+        code, out, err = run(["groups", "--sysfs", sysfs_tree("ready-boot-vga")], capsys)
+        assert 0 == code
+        assert GROUPS_BOOT_VGA == out
+        assert "" == err
 
     def test_terminal(
         self, sysfs_tree: Callable[[str], str], monkeypatch: pytest.MonkeyPatch

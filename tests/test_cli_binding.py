@@ -195,7 +195,10 @@ class TestReleaseAndFriends:
     def test_nothing_prepared(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """An empty journal says so."""
         host = make_host("desktop-gpu", tmp_path)
-        assert (0, "nothing is prepared\n", "") == run(["--sysfs", host.root, "prepared"], capsys)
+        code, out, err = run(["--sysfs", host.root, "prepared"], capsys)
+        assert 0 == code
+        assert "nothing is prepared\n" == out
+        assert "" == err
 
     def test_release_all(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """Release --all gives back every set; the tree is as before."""
@@ -211,18 +214,18 @@ class TestReleaseAndFriends:
     ) -> None:
         """Neither devices nor --all: a usage error."""
         host = make_host("desktop-gpu", tmp_path)
-        assert (2, "", "hostpassthru: release: name the devices, or --all\n") == run(
-            ["--sysfs", host.root, "release"], capsys
-        )
+        code, out, err = run(["--sysfs", host.root, "release"], capsys)
+        assert 2 == code
+        assert "" == out
+        assert "hostpassthru: release: name the devices, or --all\n" == err
 
     def test_release_not_prepared(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """A device no journal holds: one line, exit 1."""
         host = make_host("desktop-gpu", tmp_path)
-        assert (
-            1,
-            "",
-            f"hostpassthru: {GPU}: not prepared by hostpassthru: no journal holds it\n",
-        ) == run(["--sysfs", host.root, "release", GPU], capsys)
+        code, out, err = run(["--sysfs", host.root, "release", GPU], capsys)
+        assert 1 == code
+        assert "" == out
+        assert f"hostpassthru: {GPU}: not prepared by hostpassthru: no journal holds it\n" == err
 
     def test_recover_after_a_crash(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]

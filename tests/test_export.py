@@ -87,7 +87,10 @@ def test_nodefeature(
 ) -> None:
     """The nodefeature export prints the golden object."""
     argv = ["--replay", recordings[name], "export", "nodefeature", "--node", "node-1"]
-    assert (0, golden(f"{name}.nodefeature.yaml"), "") == run(argv, capsys)
+    code, out, err = run(argv, capsys)
+    assert 0 == code
+    assert golden(f"{name}.nodefeature.yaml") == out
+    assert "" == err
 
 
 @pytest.mark.parametrize("name", HOSTS)
@@ -112,7 +115,9 @@ def test_kubevirt_replay_before_the_command(
 ) -> None:
     """The global --replay (one recording) works as well, named after its file."""
     argv = ["--replay", recordings["twins"], "export", "kubevirt"]
-    assert (0, golden("twins.kubevirt.yaml")) == run(argv, capsys)[:2]
+    code, out, _ = run(argv, capsys)
+    assert 0 == code
+    assert golden("twins.kubevirt.yaml") == out
 
 
 def test_kubevirt_json(recordings: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -178,11 +183,9 @@ class TestNfdCommand:
         lines = (tmp_path / "hostpassthru").read_text(encoding="utf-8").splitlines(keepends=True)
         expected = golden("desktop-gpu.features").splitlines(keepends=True)
         stamp = dt.datetime.fromisoformat(lines[2].removeprefix("# +expiry-time=").strip())
-        assert (0, "", f"hostpassthru: wrote {tmp_path}/hostpassthru (21 labels)\n") == (
-            code,
-            out,
-            err,
-        )
+        assert 0 == code
+        assert "" == out
+        assert f"hostpassthru: wrote {tmp_path}/hostpassthru (21 labels)\n" == err
         assert expected[:2] + expected[3:] == lines[:2] + lines[3:]
         assert before + HOUR <= stamp <= after + HOUR
         assert ["hostpassthru"] == os.listdir(tmp_path)
@@ -204,7 +207,10 @@ class TestNfdCommand:
         """-o - prints the file."""
         argv = ["--replay", recordings["twins"], "export", "nfd", "-o", "-", "--expiry", "0"]
         expected = golden("twins.features").replace("# +expiry-time=2026-01-01T01:00:00Z\n", "")
-        assert (0, expected, "") == run(argv, capsys)
+        code, out, err = run(argv, capsys)
+        assert 0 == code
+        assert expected == out
+        assert "" == err
 
     def test_json(
         self, recordings: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -233,7 +239,10 @@ class TestNfdCommand:
         """A directory that does not exist: one line, exit 1, nothing created."""
         missing = tmp_path / "features.d"
         argv = ["--replay", recordings["twins"], "export", "nfd", "-o", str(missing)]
-        assert (1, "", f"hostpassthru: {missing}: No such file or directory\n") == run(argv, capsys)
+        code, out, err = run(argv, capsys)
+        assert 1 == code
+        assert "" == out
+        assert f"hostpassthru: {missing}: No such file or directory\n" == err
         assert not missing.exists()
 
     def test_negative_expiry(
@@ -241,7 +250,10 @@ class TestNfdCommand:
     ) -> None:
         """A negative expiry is a usage error."""
         argv = ["--replay", recordings["twins"], "export", "nfd", "--expiry", "-5"]
-        assert (2, "", "hostpassthru: --expiry must be 0 or more seconds\n") == run(argv, capsys)
+        code, out, err = run(argv, capsys)
+        assert 2 == code
+        assert "" == out
+        assert "hostpassthru: --expiry must be 0 or more seconds\n" == err
 
 
 class TestBadInput:
@@ -292,7 +304,10 @@ class TestBadInput:
     ) -> None:
         """Each bad name is refused with what is wrong."""
         argv = ["--replay", recordings["twins"], "export", *extra]
-        assert (1, "", f"hostpassthru: {message}\n") == run(argv, capsys)
+        code, out, err = run(argv, capsys)
+        assert 1 == code
+        assert "" == out
+        assert f"hostpassthru: {message}\n" == err
 
     def test_no_node(
         self,
@@ -304,7 +319,10 @@ class TestBadInput:
         monkeypatch.delenv("NODE_NAME", raising=False)
         argv = ["--replay", recordings["twins"], "export", "nodefeature"]
         expected = "hostpassthru: export nodefeature needs --node NAME (or $NODE_NAME)\n"
-        assert (2, "", expected) == run(argv, capsys)
+        code, out, err = run(argv, capsys)
+        assert 2 == code
+        assert "" == out
+        assert expected == err
 
     def test_node_from_the_environment(
         self,
@@ -315,7 +333,10 @@ class TestBadInput:
         """$NODE_NAME (the downward API in a DaemonSet) names the node."""
         monkeypatch.setenv("NODE_NAME", "node-1")
         argv = ["--replay", recordings["twins"], "export", "nodefeature"]
-        assert (0, golden("twins.nodefeature.yaml"), "") == run(argv, capsys)
+        code, out, err = run(argv, capsys)
+        assert 0 == code
+        assert golden("twins.nodefeature.yaml") == out
+        assert "" == err
 
     def test_sysfs_with_replays(
         self, recordings: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -323,7 +344,10 @@ class TestBadInput:
         """--sysfs and --replay together are refused."""
         argv = ["export", "kubevirt", "--sysfs", str(tmp_path), "--replay", recordings["twins"]]
         expected = "hostpassthru: --sysfs and --replay cannot be used together\n"
-        assert (2, "", expected) == run(argv, capsys)
+        code, out, err = run(argv, capsys)
+        assert 2 == code
+        assert "" == out
+        assert expected == err
 
 
 class TestFeatureFileLimit:

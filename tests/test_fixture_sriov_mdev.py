@@ -163,7 +163,9 @@ class TestGvtg:
     def test_mdev_has_no_ids(self, gvtg: hp.Host) -> None:
         """No vendor or product, no PCI facts; the description is the type's name."""
         dev = gvtg.device(MDEV)
-        assert (None, None, None) == (dev.vendor_id, dev.product_id, dev.pci)
+        assert None is dev.vendor_id
+        assert None is dev.product_id
+        assert None is dev.pci
         assert "GVTg_V5_4" == dev.description
 
     def test_parent_types(self, gvtg: hp.Host) -> None:

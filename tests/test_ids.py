@@ -60,23 +60,28 @@ class TestLookup:
 class TestDatabase:
     """The database reads the first directory that has the file."""
 
-    def test_lookup(self, tmp_path: Path) -> None:
+    @pytest.mark.parametrize(
+        ("subsystem", "vendor", "product", "names"),
+        [
+            ("pci", 0x10DE, 0x1B81, ("NVIDIA Corporation", "GP104 [GeForce GTX 1070]")),
+            ("pci", 0x8086, 0xFFFF, ("Intel Corporation", None)),
+            ("pci", 0x1234, 0x1, (None, None)),
+            ("usb_device", 0x8086, 0x1901, (None, None)),
+            ("scsi", 0x8086, 0x1901, (None, None)),
+        ],
+    )
+    def test_lookup(
+        self,
+        tmp_path: Path,
+        subsystem: str,
+        vendor: int,
+        product: int,
+        names: tuple[str | None, str | None],
+    ) -> None:
         """Known ids give names; unknown products give the vendor alone."""
         (tmp_path / "pci.ids").write_text(PCI_IDS)
         db = IdsDatabase((str(tmp_path / "missing"), str(tmp_path)))
-        assert [
-            ("NVIDIA Corporation", "GP104 [GeForce GTX 1070]"),
-            ("Intel Corporation", None),
-            (None, None),
-            (None, None),
-            (None, None),
-        ] == [
-            db("pci", 0x10DE, 0x1B81),
-            db("pci", 0x8086, 0xFFFF),
-            db("pci", 0x1234, 0x1),
-            db("usb_device", 0x8086, 0x1901),
-            db("scsi", 0x8086, 0x1901),
-        ]
+        assert names == db(subsystem, vendor, product)
 
     def test_missing_file_is_asked_again(self, tmp_path: Path) -> None:
         """A file that appears later is found: misses are not remembered."""

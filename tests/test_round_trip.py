@@ -243,7 +243,8 @@ class TestUmockdev:
         """umockdev-run accepts the recording of every fixture."""
         recording = _recorded(materialize(name, tmp_path / "tree"), tmp_path / "r.umockdev")
         done = _umockdev_run(recording, "true")
-        assert (0, "") == (done.returncode, done.stderr)
+        assert 0 == done.returncode
+        assert "" == done.stderr
 
     @pytest.mark.parametrize("name", fixture_names())
     def test_live_reader_agrees(self, name: str, tmp_path: Path) -> None:
@@ -259,7 +260,8 @@ class TestUmockdev:
         recording = tmp_path / "r.umockdev"
         recording.write_text(record(hp.scan(sysfs=root), proc=str(tmp_path / "tree/proc")).text)
         done = _umockdev_run(recording, "true")
-        assert (0, "") == (done.returncode, done.stderr)
+        assert 0 == done.returncode
+        assert "" == done.stderr
 
     @pytest.mark.live
     def test_this_machine(self, tmp_path: Path) -> None:

@@ -102,7 +102,7 @@ class TestAttributes:
     def test_unbound(self, root: str) -> None:
         """A device without a driver link has driver None."""
         os.remove(f"{root}/{GPU}/driver")
-        assert hp.scan(sysfs=root).device("0000:01:00.0").driver is None
+        assert None is hp.scan(sysfs=root).device("0000:01:00.0").driver
 
     def test_bad_group_name(self, root: str) -> None:
         """A group directory that is not a number is skipped, and said."""

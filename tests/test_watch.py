@@ -118,7 +118,7 @@ class TestPolling:
     def test_nothing_changes_nothing_comes(self, top: str) -> None:
         """An unchanged tree gives no change."""
         with hp.watch(f"{top}/sys", interval=0.05) as w:
-            assert w.next_change(timeout=0.3) is None
+            assert None is w.next_change(timeout=0.3)
 
     def test_a_change_right_after_the_start_is_seen(self, top: str) -> None:
         """No change is lost between the first scan and the first wait."""

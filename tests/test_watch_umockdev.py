@@ -200,7 +200,7 @@ class TestDesktop:
     def test_events_of_other_subsystems_are_not_changes(self, watcher: Watcher) -> None:
         """A sound event is none of the watch's business."""
         watcher.send("change", GPU_AUDIO, "sound")
-        assert watcher.document(timeout=1) is None
+        assert None is watcher.document(timeout=1)
         watcher.stop()
 
 
@@ -259,4 +259,4 @@ def test_eight_vfs_at_once_are_one_change(watcher: Watcher) -> None:
         == (doc["groups"][0]["summary"])
     )
     assert list(range(114, 122)) == [g["number"] for g in doc["groups"]]
-    assert more is None
+    assert None is more

@@ -208,17 +208,10 @@ class TestCrash:
         status = _act_and_die("prepare", booted_pair[0], k, state_dir)
         first = hp.recover(state_dir=state_dir)
         second = hp.recover(state_dir=state_dir)
-        assert (
-            -signal.SIGKILL if k < PREPARE_WRITES else 0,
-            [],
-            (),
-            (),
-        ) == (
-            status,
-            restore_problems(booted_pair),
-            hp.prepared(state_dir=state_dir),
-            second.writes,
-        )
+        assert (-signal.SIGKILL if k < PREPARE_WRITES else 0) == status
+        assert [] == restore_problems(booted_pair)
+        assert () == hp.prepared(state_dir=state_dir)
+        assert () == second.writes
         assert (k == 0) == (first.writes == ())
 
     @pytest.mark.parametrize("k", range(RELEASE_WRITES))
@@ -228,12 +221,10 @@ class TestCrash:
         status = _act_and_die("release", booted_pair[0], k, state_dir)
         hp.recover(state_dir=state_dir)
         second = hp.recover(state_dir=state_dir)
-        assert (-signal.SIGKILL, [], (), ()) == (
-            status,
-            restore_problems(booted_pair),
-            hp.prepared(state_dir=state_dir),
-            second.writes,
-        )
+        assert -signal.SIGKILL == status
+        assert [] == restore_problems(booted_pair)
+        assert () == hp.prepared(state_dir=state_dir)
+        assert () == second.writes
 
 
 class TestBrokenRelease:
