@@ -284,6 +284,38 @@ def test_import_is_light() -> None:
     assert "[]\n" == done.stdout
 
 
+def test_list_loads_only_what_a_scan_needs(tmp_path: pathlib.Path) -> None:
+    """``list --json`` on a tree loads no command it does not run, and no monitor or child.
+
+    Each module here costs start-up time a user feels on every call: the acting
+    commands, recordings, the simulated kernel, pyudev, and the socket and
+    subprocess modules only a live monitor and modprobe use.
+    """
+    root = tmp_path / "sys"
+    (root / "devices").mkdir(parents=True)
+    (root / "bus" / "pci" / "devices").mkdir(parents=True)
+    heavy = (
+        "hostpassthru._binding",
+        "hostpassthru._acts",
+        "hostpassthru._recording",
+        "hostpassthru._simkernel",
+        "hostpassthru._export",
+        "hostpassthru._watch",
+        "hostpassthru.testing",
+        "pyudev",
+        "socket",
+        "subprocess",
+    )
+    code = (
+        "import sys\n"
+        "from hostpassthru._cli import main\n"
+        f"main(['--sysfs', {str(root)!r}, 'list', '--json'])\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "[]\n" == done.stderr
+
+
 def test_version_is_read_when_asked() -> None:
     """__version__ comes from the installed metadata."""
     from importlib.metadata import version  # noqa: PLC0415

@@ -48,6 +48,9 @@ class _IdsFile:
     def __init__(self, data: bytes) -> None:
         self._data = b"\n" + data
         self._names: dict[tuple[int, int | None], tuple[str | None, str | None]] = {}
+        # Each vendor's name and the span of its product lines, found once: a host
+        # has many functions of few vendors.
+        self._vendors: dict[int, tuple[str, int, int] | None] = {}
 
     def _find(self, tab: bytes, ident: int, start: int, end: int) -> tuple[str, int] | None:
         """The name on the line *tab* + *ident* between *start* and *end*, and where it ends."""
@@ -66,16 +69,27 @@ class _IdsFile:
             self._names[key] = self._lookup(vendor, product)
         return self._names[key]
 
+    def _vendor(self, vendor: int) -> tuple[str, int, int] | None:
+        """The vendor's name and where its product lines start and end."""
+        if vendor not in self._vendors:
+            found = self._find(b"", vendor, 0, len(self._data))
+            if found is None:
+                self._vendors[vendor] = None
+            else:
+                name, line_end = found
+                block = _BLOCK_END.search(self._data, line_end)
+                block_end = len(self._data) if block is None else block.start()
+                self._vendors[vendor] = (name, line_end, block_end)
+        return self._vendors[vendor]
+
     def _lookup(self, vendor: int, product: int | None) -> tuple[str | None, str | None]:
-        found = self._find(b"", vendor, 0, len(self._data))
+        found = self._vendor(vendor)
         if found is None:
             return None, None
-        vendor_name, line_end = found
+        vendor_name, start, end = found
         if product is None:
             return vendor_name, None
-        block = _BLOCK_END.search(self._data, line_end)
-        block_end = len(self._data) if block is None else block.start()
-        product_found = self._find(b"\t", product, line_end, block_end)
+        product_found = self._find(b"\t", product, start, end)
         return vendor_name, None if product_found is None else product_found[0]
 
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import errno
 import os
-import select
-import socket
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import _sysfs
@@ -215,6 +213,10 @@ class Monitor:
         ENOBUFS on the socket (netlink_overrun()); poll() then says POLLERR, and
         SO_ERROR reads and clears it. The socket works on after it.
         """
+        # Only a live monitor gets here; a scan need not pay for these modules.
+        import select  # noqa: PLC0415 - kept off the scan's import path
+        import socket  # noqa: PLC0415 - kept off the scan's import path
+
         poller = select.poll()
         poller.register(self.fileno(), select.POLLIN)
         ready = poller.poll(0)
