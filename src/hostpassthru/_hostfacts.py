@@ -17,6 +17,8 @@ __all__ = [
     "loaded_drivers",
     "modules_alias_path",
     "open_dev_files",
+    "parse_hex",
+    "read_text",
     "vfio_aliases",
 ]
 
@@ -28,7 +30,8 @@ def _link_name(path: str) -> str | None:
         return None
 
 
-def _read(path: str) -> str | None:
+def read_text(path: str) -> str | None:
+    """A sysfs file's text, stripped; None where it cannot be read."""
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             return f.read().strip()
@@ -117,7 +120,8 @@ class DeviceState:
     group: int | None = None
 
 
-def _hex(text: str | None) -> int | None:
+def parse_hex(text: str | None) -> int | None:
+    """A hexadecimal sysfs value (``0x10de``); None for no text or a malformed one."""
     try:
         return None if text is None else int(text, 16)
     except ValueError:
@@ -131,15 +135,15 @@ def device_state(sysfs: str, sys_name: str) -> DeviceState:
         return DeviceState(present=False)
     real = os.path.realpath(link)
     prefix = os.path.realpath(sysfs) + "/"
-    override = _read(f"{link}/driver_override")
+    override = read_text(f"{link}/driver_override")
     return DeviceState(
         present=True,
         path=real.removeprefix(prefix),
         driver=_link_name(f"{link}/driver"),
         override=None if override in (None, "(null)") else override,
-        vendor_id=_hex(_read(f"{link}/vendor")),
-        product_id=_hex(_read(f"{link}/device")),
-        subsystem_vendor_id=_hex(_read(f"{link}/subsystem_vendor")),
-        subsystem_product_id=_hex(_read(f"{link}/subsystem_device")),
+        vendor_id=parse_hex(read_text(f"{link}/vendor")),
+        product_id=parse_hex(read_text(f"{link}/device")),
+        subsystem_vendor_id=parse_hex(read_text(f"{link}/subsystem_vendor")),
+        subsystem_product_id=parse_hex(read_text(f"{link}/subsystem_device")),
         group=int(g) if (g := _link_name(f"{link}/iommu_group")) and g.isdigit() else None,
     )

@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Literal
 import attrs
 
 from ._errors import WriteTimeoutError
+from ._hostfacts import parse_hex, read_text
 from ._sriov import parse_vgpu_types
 
 if TYPE_CHECKING:
@@ -89,14 +90,6 @@ def _is_vfio(driver: str) -> bool:
     return driver == "vfio-pci" or driver.endswith("vfio_pci")
 
 
-def _read(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
 _VIRT_OPERATIONS = ("sriov_numvfs", "mdev_create", "mdev_remove", "vgpu_type")
 
 
@@ -119,13 +112,6 @@ def _number(text: str, limit: int, full: str) -> int:
     if not (word.isascii() and word.isdigit()) or int(word) > limit:
         raise OSError(errno.EINVAL, os.strerror(errno.EINVAL), full)
     return int(word)
-
-
-def _hex(text: str | None) -> int | None:
-    try:
-        return None if text is None else int(text, 16)
-    except ValueError:
-        return None
 
 
 class SimulatedKernel:
@@ -393,7 +379,7 @@ class SimulatedKernel:
 
     def override_of(self, address: str) -> str | None:
         """The raw ``driver_override`` text of *address* (``(null)`` when unset)."""
-        return _read(f"{self._sysfs}/bus/pci/devices/{address}/driver_override")
+        return read_text(f"{self._sysfs}/bus/pci/devices/{address}/driver_override")
 
     # -- the kernel's side -----------------------------------------------------
 
@@ -484,7 +470,7 @@ class SimulatedKernel:
         if not _is_vfio(driver):
             return None
         directory = self._device_dir(address)
-        cls = _hex(_read(f"{directory}/class"))
+        cls = parse_hex(read_text(f"{directory}/class"))
         # vfio_pci_probe(): only normal (type 0) headers. PCI-to-PCI bridges (0x0604,
         # 0x0609) have type 1 and CardBus bridges (0x0607) type 2; host and ISA
         # bridges have a normal header and bind.
@@ -494,7 +480,7 @@ class SimulatedKernel:
         if self._group(address) is None:
             return errno.EINVAL
         # vfio_pci_probe() refuses a PF whose VFs are enabled (since Linux 4.x).
-        numvfs = _read(f"{directory}/sriov_numvfs")
+        numvfs = read_text(f"{directory}/sriov_numvfs")
         if numvfs is not None and numvfs.isdigit() and int(numvfs) > 0:
             return errno.EBUSY
         return None
@@ -561,10 +547,10 @@ class SimulatedKernel:
     def _sriov_store(self, pf_dir: str, value: str, full: str) -> None:
         address = os.path.basename(pf_dir)
         count = _number(value, 0xFFFF, full)  # kstrtou16()
-        total = _number(_read(f"{pf_dir}/sriov_totalvfs") or "0", 0xFFFF, full)
+        total = _number(read_text(f"{pf_dir}/sriov_totalvfs") or "0", 0xFFFF, full)
         if count > total:
             raise OSError(errno.ERANGE, os.strerror(errno.ERANGE), full)
-        current = _number(_read(f"{pf_dir}/sriov_numvfs") or "0", 0xFFFF, full)
+        current = _number(read_text(f"{pf_dir}/sriov_numvfs") or "0", 0xFFFF, full)
         if count == current:
             return
         driver = self.driver_of(address)
@@ -611,9 +597,9 @@ class SimulatedKernel:
         domain, bus, slot_fn = pf.split(":")
         slot, fn = slot_fn.split(".")
         routing = (int(bus, 16) << 8) | (int(slot, 16) << 3) | int(fn)
-        offset = int(_read(f"{pf_dir}/sriov_offset") or "1")
-        stride = int(_read(f"{pf_dir}/sriov_stride") or "1")
-        vf_device = _read(f"{pf_dir}/sriov_vf_device")
+        offset = int(read_text(f"{pf_dir}/sriov_offset") or "1")
+        stride = int(read_text(f"{pf_dir}/sriov_stride") or "1")
+        vf_device = read_text(f"{pf_dir}/sriov_vf_device")
         grouped = bool(self._groups())
         template = self._stash(f"vgpu-{pf}")
         for n in range(count):
@@ -622,14 +608,14 @@ class SimulatedKernel:
             directory = os.path.join(os.path.dirname(pf_dir), address)
             os.makedirs(directory)
             for name in ("vendor", "subsystem_vendor", "subsystem_device", "class", "revision"):
-                self._put(f"{directory}/{name}", f"{_read(f'{pf_dir}/{name}') or ''}\n")
-            device = f"0x{int(vf_device, 16):04x}" if vf_device else _read(f"{pf_dir}/device")
+                self._put(f"{directory}/{name}", f"{read_text(f'{pf_dir}/{name}') or ''}\n")
+            device = f"0x{int(vf_device, 16):04x}" if vf_device else read_text(f"{pf_dir}/device")
             self._put(f"{directory}/device", f"{device}\n")
-            self._put(f"{directory}/numa_node", f"{_read(f'{pf_dir}/numa_node') or '-1'}\n")
+            self._put(f"{directory}/numa_node", f"{read_text(f'{pf_dir}/numa_node') or '-1'}\n")
             self._put(f"{directory}/reset_method", "flr\n")
             self._put(f"{directory}/driver_override", "(null)\n")
-            cls = _hex(_read(f"{pf_dir}/class")) or 0
-            vendor = (_read(f"{directory}/vendor") or "0x0")[2:].upper()
+            cls = parse_hex(read_text(f"{pf_dir}/class")) or 0
+            vendor = (read_text(f"{directory}/vendor") or "0x0")[2:].upper()
             ids = f"{vendor}:{(device or '0x0')[2:].upper()}"
             self._put(
                 f"{directory}/uevent",
@@ -645,7 +631,7 @@ class SimulatedKernel:
                 os.makedirs(f"{directory}/nvidia")
                 shutil.copyfile(template, f"{directory}/nvidia/creatable_vgpu_types")
                 self._put(f"{directory}/nvidia/current_vgpu_type", "0\n")
-        if _read(f"{pf_dir}/sriov_drivers_autoprobe") != "0":
+        if read_text(f"{pf_dir}/sriov_drivers_autoprobe") != "0":
             for n in range(count):
                 self._probe(os.path.basename(os.readlink(f"{pf_dir}/virtfn{n}")))
 
@@ -682,7 +668,7 @@ class SimulatedKernel:
             raise OSError(errno.EINVAL, os.strerror(errno.EINVAL), full) from None
         if os.path.lexists(f"{self._sysfs}/bus/mdev/devices/{name}"):
             raise OSError(errno.EEXIST, os.strerror(errno.EEXIST), full)
-        available = _number(_read(f"{type_dir}/available_instances") or "0", 1 << 31, full)
+        available = _number(read_text(f"{type_dir}/available_instances") or "0", 1 << 31, full)
         if available < 1:
             raise OSError(errno.EUSERS, os.strerror(errno.EUSERS), full)
         parent = os.path.dirname(os.path.dirname(type_dir))
@@ -721,7 +707,7 @@ class SimulatedKernel:
         type_dir = os.path.realpath(f"{directory}/mdev_type")
         if os.path.lexists(f"{type_dir}/devices/{name}"):
             os.unlink(f"{type_dir}/devices/{name}")
-        available = _read(f"{type_dir}/available_instances")
+        available = read_text(f"{type_dir}/available_instances")
         if available is not None and available.isdigit():
             self._put(f"{type_dir}/available_instances", f"{int(available) + 1}\n")
         if os.path.islink(f"{directory}/driver"):
@@ -739,13 +725,13 @@ class SimulatedKernel:
 
     def _vgpu_store(self, nvidia_dir: str, value: str, full: str) -> None:
         wanted = _number(value, 1 << 31, full)
-        current = _number(_read(f"{nvidia_dir}/current_vgpu_type") or "0", 1 << 31, full)
+        current = _number(read_text(f"{nvidia_dir}/current_vgpu_type") or "0", 1 << 31, full)
         if wanted == current:
             return
         if wanted and current:
             raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), full)
         if wanted:
-            types, _ = parse_vgpu_types(_read(f"{nvidia_dir}/creatable_vgpu_types") or "")
+            types, _ = parse_vgpu_types(read_text(f"{nvidia_dir}/creatable_vgpu_types") or "")
             if wanted not in {i for i, _ in types}:
                 raise OSError(errno.EINVAL, os.strerror(errno.EINVAL), full)
         self._put(f"{nvidia_dir}/current_vgpu_type", f"{wanted}\n")
@@ -769,7 +755,10 @@ class SimulatedKernel:
 
     def _ids(self, address: str) -> tuple[int, int] | None:
         directory = f"{self._sysfs}/bus/pci/devices/{address}"
-        vendor, device = _hex(_read(f"{directory}/vendor")), _hex(_read(f"{directory}/device"))
+        vendor, device = (
+            parse_hex(read_text(f"{directory}/vendor")),
+            parse_hex(read_text(f"{directory}/device")),
+        )
         return None if vendor is None or device is None else (vendor, device)
 
     def _group(self, address: str) -> str | None:
@@ -821,7 +810,7 @@ class SimulatedKernel:
 
     def _uevent_driver(self, directory: str, driver: str | None) -> None:
         path = f"{directory}/uevent"
-        text = _read(path)
+        text = read_text(path)
         if text is None:
             return
         lines = text.splitlines()

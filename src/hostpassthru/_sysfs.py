@@ -316,14 +316,20 @@ def read_groups(root: str, problems: Problems) -> dict[int, tuple[str, ...]]:
     return groups
 
 
-def _read_pci(root: str, problems: Problems, links: bool) -> list[DeviceRecord]:
+def _read_bus(
+    root: str,
+    bus: Literal["pci", "mdev"],
+    problems: Problems,
+    links: bool,
+) -> list[DeviceRecord]:
+    """The nodes under ``bus/<bus>/devices``: PCI functions, or mediated devices (Linux 4.10)."""
     records = []
-    bus = f"{root}/bus/pci/devices"
-    for name in _listdir(bus, problems, "bus/pci/devices"):
-        path = relative_path(root, f"{bus}/{name}")
+    top = f"{root}/bus/{bus}/devices"
+    for name in _listdir(top, problems, f"bus/{bus}/devices"):
+        path = relative_path(root, f"{top}/{name}")
         if path is None:
             continue
-        record = read_record(root, "pci", name, path, problems, links=links)
+        record = read_record(root, bus, name, path, problems, links=links)
         if record is not None:
             records.append(record)
     return records
@@ -428,20 +434,6 @@ def _read_scsi(root: str, problems: Problems) -> list[DeviceRecord]:
         path = scsi_device_path(root, class_path)
         name = os.path.basename(path)
         record = read_record(root, "scsi", name, path, problems, links=False)
-        if record is not None:
-            records.append(record)
-    return records
-
-
-def read_mdevs(root: str, problems: Problems, links: bool) -> list[DeviceRecord]:
-    """The mediated devices under ``bus/mdev/devices`` (Linux 4.10)."""
-    records = []
-    bus = f"{root}/bus/mdev/devices"
-    for name in _listdir(bus, problems, "bus/mdev/devices"):
-        path = relative_path(root, f"{bus}/{name}")
-        if path is None:
-            continue
-        record = read_record(root, "mdev", name, path, problems, links=links)
         if record is not None:
             records.append(record)
     return records
@@ -579,10 +571,10 @@ def read(root: str, proc: str | None = None) -> Snapshot:
 
     def nodes(root: str, problems: Problems, links: bool) -> list[DeviceRecord]:
         return [
-            *_read_pci(root, problems, links=links),
+            *_read_bus(root, "pci", problems, links),
             *_read_usb(root, problems),
             *_read_scsi(root, problems),
-            *read_mdevs(root, problems, links),
+            *_read_bus(root, "mdev", problems, links),
         ]
 
     return assemble(root, proc, "sysfs", nodes)

@@ -53,15 +53,22 @@ def _devices(context: Any, problems: list[str], **match: str) -> list[Any]:  # n
         return []
 
 
-def _pci(context: Any, root: str, problems: list[str], links: bool) -> list[DeviceRecord]:  # noqa: ANN401
+def _bus(
+    context: Any,  # noqa: ANN401 - a pyudev Context
+    root: str,
+    subsystem: Literal["pci", "mdev"],
+    problems: list[str],
+    links: bool,
+) -> list[DeviceRecord]:
+    """The PCI functions, or the mediated devices, with the driver libudev names."""
     records = []
-    for dev in _devices(context, problems, subsystem="pci"):
+    for dev in _devices(context, problems, subsystem=subsystem):
         path = _relative(root, dev.sys_path)
         if path is None:
             continue
         record = _sysfs.read_record(
             root,
-            "pci",
+            subsystem,
             dev.sys_name,
             path,
             problems,
@@ -114,36 +121,16 @@ def _scsi(context: Any, root: str, problems: list[str]) -> list[DeviceRecord]:  
     return records
 
 
-def _mdev(context: Any, root: str, problems: list[str], links: bool) -> list[DeviceRecord]:  # noqa: ANN401
-    records = []
-    for dev in _devices(context, problems, subsystem="mdev"):
-        path = _relative(root, dev.sys_path)
-        if path is None:
-            continue
-        record = _sysfs.read_record(
-            root,
-            "mdev",
-            dev.sys_name,
-            path,
-            problems,
-            links=links,
-            driver=dev.driver,
-        )
-        if record is not None:
-            records.append(record)
-    return records
-
-
 def read(root: str = "/sys", proc: str | None = None) -> Snapshot:
     """Enumerate the live host's nodes through libudev; raises UdevUnavailableError."""
     context = _context()
 
     def nodes(root: str, problems: list[str], links: bool) -> list[DeviceRecord]:
         return [
-            *_pci(context, root, problems, links=links),
+            *_bus(context, root, "pci", problems, links),
             *_usb(context, root, problems),
             *_scsi(context, root, problems),
-            *_mdev(context, root, problems, links),
+            *_bus(context, root, "mdev", problems, links),
         ]
 
     return _sysfs.assemble(root, proc, "udev", nodes)
