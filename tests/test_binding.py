@@ -620,4 +620,4 @@ def test_one_clause_catches_every_refusal_and_failure(tmp_path: Path) -> None:
     host = make_host("desktop-gpu", tmp_path, load=())
     with active(host), pytest.raises(hp.ActionRefusedError) as exc:
         hp.prepare(GPU)
-    assert "driver_not_loaded" == exc.value.refusals[0].code  # type: ignore[attr-defined]
+    assert "driver_not_loaded" == exc.value.refusals[0].code

@@ -25,15 +25,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from . import _hostfacts, _seam
+from . import _hostfacts
+from ._acting import DEFAULT_TIMEOUT, DEFAULT_WAIT, Context, context
 from ._errors import ActionFailedError, ActionRefusedError, JournalError, WriteTimeoutError
 from ._journal import StateDir, write_atomically
-from ._kernel import Kernel, LiveKernel
 from ._plan import Write
 from ._readiness import Finding, FindingCode
-from ._scan import scan
 
 if TYPE_CHECKING:
+    from ._kernel import Kernel
     from ._model import Device, Host
 
 __all__ = [
@@ -51,8 +51,6 @@ __all__ = [
 
 ActName = Literal["set_vfs", "create_mdev", "remove_mdev", "set_vgpu_type"]
 SCHEMA = 1
-DEFAULT_TIMEOUT = 10.0
-DEFAULT_WAIT = 30.0
 
 
 @attrs.frozen(kw_only=True)
@@ -97,14 +95,11 @@ class ActOutcome:
 class ActRefusedError(ActionRefusedError):
     """The pre-flight refused the act: nothing was written. ``refusals`` says why."""
 
-    def __init__(self, outcome: ActOutcome) -> None:
-        super().__init__(outcome)
-        self.outcome = outcome
-        self.refusals = outcome.act.refusals
+    refusals: tuple[Finding, ...]
 
-    def __str__(self) -> str:
-        reasons = "; ".join(f"{f.code}: {f.message}" for f in self.refusals)
-        return f"{self.outcome.act.action} refused, nothing written: {reasons}"
+    def __init__(self, outcome: ActOutcome) -> None:
+        super().__init__(outcome, action=outcome.act.action, refusals=outcome.act.refusals)
+        self.outcome = outcome
 
 
 class ActError(ActionFailedError):
@@ -120,20 +115,17 @@ class ActError(ActionFailedError):
         rolled_back: bool,
         left: str | None = None,
     ) -> None:
-        super().__init__(outcome, path, error)
+        super().__init__(outcome, path, error, error=error, why=why, rolled_back=rolled_back)
         self.outcome = outcome
         self.path = path
-        self.errno = error
-        self.why = why
-        self.rolled_back = rolled_back
         self.left = left
 
     def __str__(self) -> str:
-        code = "" if self.errno is None else f" ({errno.errorcode.get(self.errno, self.errno)})"
-        msg = f"{self.outcome.act.action} failed writing /sys/{self.path}: {self.why}{code}"
-        if self.rolled_back:
-            return msg + "; the host is as it was"
-        return msg + f"; NOT undone: {self.left}"
+        return self._message(
+            f"{self.outcome.act.action} failed writing /sys/{self.path}",
+            undone="the host is as it was",
+            not_undone=f"NOT undone: {self.left}",
+        )
 
 
 # -- the journal ---------------------------------------------------------------
@@ -211,14 +203,6 @@ def _pci_dir(sys_name: str) -> str:
     return f"bus/pci/devices/{sys_name}"
 
 
-def _read(sysfs: str, path: str) -> str | None:
-    try:
-        with open(f"{sysfs}/{path}", encoding="utf-8", errors="replace") as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
 def _value_path(record: _Record) -> str:
     if record.action == "set_vfs":
         return f"{_pci_dir(record.pci)}/sriov_numvfs"
@@ -259,29 +243,12 @@ def _undo_writes(record: _Record, sysfs: str) -> list[Write]:
     if record.action in ("create_mdev", "remove_mdev"):
         return _mdev_writes(record, sysfs, record.before)
     path = _value_path(record)
-    return _count_writes(record.pci, path, _read(sysfs, path) or "0", record.before)
+    return _count_writes(
+        record.pci, path, _hostfacts.read_text(f"{sysfs}/{path}") or "0", record.before
+    )
 
 
 # -- running -----------------------------------------------------------------------
-
-
-@attrs.frozen
-class _Context:
-    kernel: Kernel
-    state: StateDir
-    proc: str | None
-
-    def scan(self) -> Host:
-        return scan(self.kernel.sysfs, proc=self.proc)
-
-
-def _context(state_dir: str | os.PathLike[str] | None, kernel: Kernel | None = None) -> _Context:
-    target = _seam.current()
-    if kernel is None:
-        kernel = target.kernel if target.kernel is not None else LiveKernel(target.sysfs)
-    path = os.fspath(state_dir) if state_dir is not None else _seam.default_state_dir(kernel.sysfs)
-    proc = target.proc if target.proc is not None and os.path.isdir(target.proc) else None
-    return _Context(kernel=kernel, state=StateDir(path), proc=proc)
 
 
 @attrs.define
@@ -310,7 +277,7 @@ def _identity(sysfs: str, pci: str) -> tuple[str | None, int | None, int | None]
 
 
 def _run(  # noqa: PLR0913 - the parts of one act, as its front end gathered them
-    ctx: _Context,
+    ctx: Context,
     act: Act,
     record: _Record,
     before: Host,
@@ -391,7 +358,7 @@ def _refuse(code: FindingCode, dev: Device | str, message: str, hint: str | None
     return Finding(code=code, severity="blocker", device=name, message=message, hint=hint)
 
 
-def _held(ctx: _Context, host: Host, names: tuple[str, ...], state: StateDir) -> list[Finding]:
+def _held(ctx: Context, host: Host, names: tuple[str, ...], state: StateDir) -> list[Finding]:
     """Refusals for the devices about to vanish or change that a VM (or a journal) holds."""
     open_files = _hostfacts.open_dev_files(ctx.proc) or {}
     journaled = {m.sys_name: e.id for e in state.entries() for m in e.members}
@@ -425,7 +392,7 @@ def _held(ctx: _Context, host: Host, names: tuple[str, ...], state: StateDir) ->
 
 
 def _new_record(
-    ctx: _Context, action: ActName, pci: str, before: str, **extra: str | None
+    ctx: Context, action: ActName, pci: str, before: str, **extra: str | None
 ) -> _Record:
     path, vendor, product = _identity(ctx.kernel.sysfs, pci)
     return _Record(
@@ -460,7 +427,7 @@ def set_vfs(  # noqa: PLR0913 - the act's options, all keyword-only
     while a VF that would vanish is held open by a VM or prepared. Raises
     ActRefusedError (nothing written) or ActError (undone, or not: ``left``).
     """
-    ctx = _context(state_dir)
+    ctx = context(state_dir=state_dir)
     with ctx.state.lock(wait):
         host = ctx.scan()
         dev = host.device(pf)
@@ -519,7 +486,7 @@ def create_mdev(  # noqa: PLR0913 - the act's options, all keyword-only
 
     Refused when the parent offers no such type or has no instance left.
     """
-    ctx = _context(state_dir)
+    ctx = context(state_dir=state_dir)
     with ctx.state.lock(wait):
         host = ctx.scan()
         dev = host.device(parent)
@@ -579,7 +546,7 @@ def remove_mdev(
     Refused while a VM holds it open. Undone, after a failure or a crash, by
     creating it again with the same UUID and type.
     """
-    ctx = _context(state_dir)
+    ctx = context(state_dir=state_dir)
     with ctx.state.lock(wait):
         host = ctx.scan()
         dev = host.device(mdev)
@@ -624,7 +591,7 @@ def set_vgpu_type(  # noqa: PLR0913 - the act's options, all keyword-only
     A VF that carries another type goes through 0 first. Refused for a type
     the VF does not list as creatable, and while a VM holds the VF open.
     """
-    ctx = _context(state_dir)
+    ctx = context(state_dir=state_dir)
     with ctx.state.lock(wait):
         host = ctx.scan()
         dev = host.device(vf)
@@ -674,7 +641,7 @@ def recover_acts(
     The caller holds the state directory's lock (``hp.recover()`` does).
     Idempotent: an act whose host already is as journaled needs no write.
     """
-    ctx = _context(state_dir, kernel)
+    ctx = context(kernel=kernel, state_dir=state_dir)
     writes: list[Write] = []
     left: list[str] = []
     for record in _records(ctx.state):

@@ -9,17 +9,17 @@ the same code recovers after a crash.
 from __future__ import annotations
 
 import errno
-import os
 import time
 from typing import TYPE_CHECKING, Literal
 
 import attrs
 
-from . import _hostfacts, _seam
+from . import _hostfacts
+from ._acting import DEFAULT_TIMEOUT, DEFAULT_WAIT, Context, context
 from ._acts import recover_acts
 from ._errors import ActionFailedError, ActionRefusedError, JournalError, WriteTimeoutError
 from ._journal import JournalEntry, JournalMember, StateDir
-from ._kernel import Kernel, LiveKernel
+from ._kernel import Kernel
 from ._model import Device
 from ._plan import (
     BindingFacts,
@@ -32,9 +32,9 @@ from ._plan import (
     restore_writes,
 )
 from ._readiness import Finding
-from ._scan import scan
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Iterable, Sequence
 
     from ._model import Host
@@ -58,9 +58,6 @@ Action = Literal["prepare", "release", "recover"]
 MemberState = Literal[
     "pending", "moved", "restored", "unchanged", "stuck", "rolled_back", "gone", "failed"
 ]
-
-DEFAULT_TIMEOUT = 10.0
-DEFAULT_WAIT = 30.0
 
 
 @attrs.frozen(kw_only=True)
@@ -97,14 +94,11 @@ class Outcome:
 class RefusedError(ActionRefusedError):
     """The pre-flight refused: nothing was written. ``outcome.refusals`` says why."""
 
-    def __init__(self, outcome: Outcome) -> None:
-        super().__init__(outcome)
-        self.outcome = outcome
-        self.refusals = outcome.refusals
+    refusals: tuple[Finding, ...]
 
-    def __str__(self) -> str:
-        reasons = "; ".join(f"{f.code}: {f.message}" for f in self.refusals)
-        return f"{self.outcome.action} refused, nothing written: {reasons}"
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome, action=outcome.action, refusals=outcome.refusals)
+        self.outcome = outcome
 
 
 class BindingError(ActionFailedError):
@@ -121,21 +115,20 @@ class BindingError(ActionFailedError):
         rolled_back: bool,
         left: tuple[str, ...] = (),
     ) -> None:
-        super().__init__(outcome, step, device, error)
+        super().__init__(
+            outcome, step, device, error, error=error, why=why, rolled_back=rolled_back
+        )
         self.outcome = outcome
         self.step = step
         self.device = device
-        self.errno = error
-        self.why = why
-        self.rolled_back = rolled_back
         self.left = left
 
     def __str__(self) -> str:
-        code = "" if self.errno is None else f" ({errno.errorcode.get(self.errno, self.errno)})"
-        msg = f"{self.outcome.action} failed at {self.step} of {self.device}: {self.why}{code}"
-        if self.rolled_back:
-            return msg + "; everything done was rolled back"
-        return msg + "; NOT rolled back, left as is: " + "; ".join(self.left)
+        return self._message(
+            f"{self.outcome.action} failed at {self.step} of {self.device}",
+            undone="everything done was rolled back",
+            not_undone="NOT rolled back, left as is: " + "; ".join(self.left),
+        )
 
 
 @attrs.define
@@ -149,35 +142,25 @@ class _StepFailed(Exception):  # noqa: N818 - internal signal, never leaves this
 _AFTER_STEP = {"override": "override", "unbind": "unbound", "probe": "probed", "bind": "bound"}
 
 
-def _context(kernel: Kernel | None, state_dir: str | os.PathLike[str] | None) -> _Context:
-    target = _seam.current()
-    if kernel is None:
-        kernel = target.kernel if target.kernel is not None else LiveKernel(target.sysfs)
-    path = os.fspath(state_dir) if state_dir is not None else _seam.default_state_dir(kernel.sysfs)
-    proc = target.proc if target.proc is not None and os.path.isdir(target.proc) else None
-    return _Context(kernel=kernel, state=StateDir(path), proc=proc)
-
-
-@attrs.frozen
-class _Context:
-    kernel: Kernel
-    state: StateDir
-    proc: str | None
-
-    def scan(self) -> Host:
-        # The path reader, also on the real /sys: it gives the same host as libudev
-        # and needs no pyudev to act.
-        return scan(self.kernel.sysfs, proc=self.proc)
-
-    def facts(self, host: Host) -> BindingFacts:
-        journaled = {m.sys_name: e.id for e in self.state.entries() for m in e.members}
-        del host
-        return BindingFacts(
-            drivers=_hostfacts.loaded_drivers(self.kernel.sysfs),
-            open_files=_hostfacts.open_dev_files(self.proc),
-            journaled=journaled,
-            vfio_aliases=_hostfacts.vfio_aliases(_hostfacts.modules_alias_path(self.kernel.sysfs)),
-        )
+def _plan_on(  # noqa: PLR0913 - make_plan's inputs, as plan and prepare gather them
+    ctx: Context,
+    host: Host,
+    devices: Device | str | Iterable[Device | str],
+    *,
+    driver: str | None,
+    force: bool,
+    load_module: bool,
+) -> Plan:
+    """The plan for *devices* on *host*, with the loaded drivers, open files and journals now."""
+    chosen = _devices(host, devices)
+    journaled = {m.sys_name: e.id for e in ctx.state.entries() for m in e.members}
+    facts = BindingFacts(
+        drivers=_hostfacts.loaded_drivers(ctx.kernel.sysfs),
+        open_files=_hostfacts.open_dev_files(ctx.proc),
+        journaled=journaled,
+        vfio_aliases=_hostfacts.vfio_aliases(_hostfacts.modules_alias_path(ctx.kernel.sysfs)),
+    )
+    return make_plan(host, chosen, driver=driver, facts=facts, force=force, load_module=load_module)
 
 
 def _keys(devices: Device | str | Iterable[Device | str]) -> list[Device | str]:
@@ -213,16 +196,9 @@ def plan(  # noqa: PLR0913 - BINDING's options, all keyword-only
     defaults to a fresh scan of this host; the loaded drivers, open files and
     journals are read live either way.
     """
-    ctx = _context(None, state_dir)
+    ctx = context(state_dir=state_dir)
     host = host if host is not None else ctx.scan()
-    return make_plan(
-        host,
-        _devices(host, devices),
-        driver=driver,
-        facts=ctx.facts(host),
-        force=force,
-        load_module=load_module,
-    )
+    return _plan_on(ctx, host, devices, driver=driver, force=force, load_module=load_module)
 
 
 def _results(
@@ -450,17 +426,10 @@ def prepare(  # noqa: PLR0913 - BINDING's options, all keyword-only
     BindingError saying whether the rollback finished. With *dry_run*, returns
     the plan's writes without making them.
     """
-    ctx = _context(kernel, state_dir)
+    ctx = context(kernel=kernel, state_dir=state_dir)
     with ctx.state.lock(wait):
         host = ctx.scan()
-        the_plan = make_plan(
-            host,
-            _devices(host, devices),
-            driver=driver,
-            facts=ctx.facts(host),
-            force=force,
-            load_module=load_module,
-        )
+        the_plan = _plan_on(ctx, host, devices, driver=driver, force=force, load_module=load_module)
         base = Outcome(
             action="prepare",
             members=_results(the_plan.members, {}),
@@ -478,7 +447,7 @@ def prepare(  # noqa: PLR0913 - BINDING's options, all keyword-only
         return _apply(ctx, the_plan, base, timeout)
 
 
-def _apply(ctx: _Context, the_plan: Plan, base: Outcome, timeout: float) -> Outcome:
+def _apply(ctx: Context, the_plan: Plan, base: Outcome, timeout: float) -> Outcome:
     for module in the_plan.load:
         try:
             ctx.kernel.load_module(module)
@@ -608,7 +577,7 @@ def recover(
     types) are undone, then the prepared sets given back. Reads the host
     afresh, so it is idempotent: a second run finds nothing to do.
     """
-    ctx = _context(kernel, state_dir)
+    ctx = context(kernel=kernel, state_dir=state_dir)
     with ctx.state.lock(wait):
         act_writes, act_left = recover_acts(
             dry_run=dry_run, timeout=timeout, state_dir=ctx.state.path, kernel=ctx.kernel
@@ -640,7 +609,7 @@ def recover(
 
 def prepared(*, state_dir: str | os.PathLike[str] | None = None) -> tuple[JournalEntry, ...]:
     """The sets that journals hold: prepared, or left half-done by a crash."""
-    return _context(None, state_dir).state.entries()
+    return context(state_dir=state_dir).state.entries()
 
 
 def _give_back(  # noqa: PLR0913 - release's and recover's options
@@ -654,7 +623,7 @@ def _give_back(  # noqa: PLR0913 - release's and recover's options
     state_dir: str | os.PathLike[str] | None,
     kernel: Kernel | None,
 ) -> Outcome:
-    ctx = _context(kernel, state_dir)
+    ctx = context(kernel=kernel, state_dir=state_dir)
     with ctx.state.lock(wait):
         entries = _select(ctx.state.entries(), devices)
         members = [m for e in entries for m in reversed(e.members)]
@@ -712,7 +681,7 @@ def _give_back(  # noqa: PLR0913 - release's and recover's options
         return outcome
 
 
-def _release_refusals(ctx: _Context, entries: list[JournalEntry], force: bool) -> list[Finding]:
+def _release_refusals(ctx: Context, entries: list[JournalEntry], force: bool) -> list[Finding]:
     refusals = []
     open_files = _hostfacts.open_dev_files(ctx.proc)
     for entry in entries:

@@ -2,6 +2,23 @@
 
 from __future__ import annotations
 
+from errno import errorcode
+
+# As in __init__: this module loads with the package, and typing takes longer to
+# import than the rest of it; the constant is what type checkers look for.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class _Reason(Protocol):
+        """What a refusal says: a finding's code and message."""
+
+        @property
+        def code(self) -> str: ...
+        @property
+        def message(self) -> str: ...
+
+
 __all__ = [
     "ActionFailedError",
     "ActionRefusedError",
@@ -20,16 +37,23 @@ class HostpassthruError(Exception):
     """Base class of every error that hostpassthru raises on purpose."""
 
 
-class SysfsNotFoundError(HostpassthruError):
+class _SubjectError(HostpassthruError):
+    """An error about one thing (a path, a name), said as ``<thing>: <why>``."""
+
+    def __init__(self, subject: str, why: str) -> None:
+        super().__init__(subject, why)
+        self.why = why
+
+    def __str__(self) -> str:
+        return f"{self.args[0]}: {self.why}"
+
+
+class SysfsNotFoundError(_SubjectError):
     """The sysfs root does not exist or does not look like a sysfs tree."""
 
     def __init__(self, path: str, why: str) -> None:
         super().__init__(path, why)
         self.path = path
-        self.why = why
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.why}"
 
 
 class DeviceNotFoundError(HostpassthruError, LookupError):
@@ -61,16 +85,12 @@ class FixtureError(HostpassthruError, ValueError):
         return f"{where}: {self.why}"
 
 
-class ExportError(HostpassthruError, ValueError):
+class ExportError(_SubjectError, ValueError):
     """A document for the cluster cannot be made as asked (a bad name, too large a file)."""
 
     def __init__(self, what: str, why: str) -> None:
         super().__init__(what, why)
         self.what = what
-        self.why = why
-
-    def __str__(self) -> str:
-        return f"{self.what}: {self.why}"
 
 
 class WriteTimeoutError(HostpassthruError, TimeoutError):
@@ -99,16 +119,12 @@ class LockTimeoutError(HostpassthruError, TimeoutError):
         return f"{self.path}: still locked after {self.seconds:g} s{by}"
 
 
-class JournalError(HostpassthruError):
+class JournalError(_SubjectError):
     """A journal cannot be read, written, or applied to the host as it is now."""
 
     def __init__(self, path: str, why: str) -> None:
         super().__init__(path, why)
         self.path = path
-        self.why = why
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.why}"
 
 
 class ActionRefusedError(HostpassthruError):
@@ -118,6 +134,16 @@ class ActionRefusedError(HostpassthruError):
     an embedder catches every refusal with one clause.
     """
 
+    def __init__(self, *args: object, action: str, refusals: tuple[_Reason, ...]) -> None:
+        super().__init__(*args)
+        #: What was refused: "prepare", "release", "set_vfs", ...
+        self.action = action
+        self.refusals = refusals
+
+    def __str__(self) -> str:
+        reasons = "; ".join(f"{f.code}: {f.message}" for f in self.refusals)
+        return f"{self.action} refused, nothing written: {reasons}"
+
 
 class ActionFailedError(HostpassthruError):
     """A write of an act failed; ``rolled_back`` says whether the host is as it was.
@@ -125,3 +151,15 @@ class ActionFailedError(HostpassthruError):
     The base of BindingError and ActError, so that an embedder catches every
     failed act with one clause.
     """
+
+    def __init__(self, *args: object, error: int | None, why: str, rolled_back: bool) -> None:
+        super().__init__(*args)
+        #: The errno of the failed write, where there is one.
+        self.errno = error
+        self.why = why
+        self.rolled_back = rolled_back
+
+    def _message(self, what: str, *, undone: str, not_undone: str) -> str:
+        """``<what>: <why> (<ERRNO>); <undone or not_undone>``, as every failed act says it."""
+        code = "" if self.errno is None else f" ({errorcode.get(self.errno, self.errno)})"
+        return f"{what}: {self.why}{code}; {undone if self.rolled_back else not_undone}"
