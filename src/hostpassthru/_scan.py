@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from . import _explain, _readiness, _seam, _sysfs, _udev
+from ._collector import collector_paused
 from ._ids import IdsDatabase
 from ._tree import build
 
@@ -85,16 +86,17 @@ def scan(
         # they may be written after the host was installed, so look at scan time.
         if proc_root is None and target.proc is not None and os.path.isdir(target.proc):
             proc_root = target.proc
-    if sysfs is not None:
-        return build(_sysfs.read(os.fspath(sysfs), proc_root), names)
-    proc_root = proc_root or target.proc or "/proc"
-    try:
-        snapshot = _udev.read(target.sysfs, proc_root)
-    except _udev.UdevUnavailableError as exc:
-        snapshot = _sysfs.read(target.sysfs, proc_root)
-        note = f"libudev unavailable ({exc}); read {target.sysfs} with plain file calls"
-        snapshot = attrs.evolve(snapshot, problems=(note, *snapshot.problems))
-    return build(snapshot, names)
+    with collector_paused():
+        if sysfs is not None:
+            return build(_sysfs.read(os.fspath(sysfs), proc_root), names)
+        proc_root = proc_root or target.proc or "/proc"
+        try:
+            snapshot = _udev.read(target.sysfs, proc_root)
+        except _udev.UdevUnavailableError as exc:
+            snapshot = _sysfs.read(target.sysfs, proc_root)
+            note = f"libudev unavailable ({exc}); read {target.sysfs} with plain file calls"
+            snapshot = attrs.evolve(snapshot, problems=(note, *snapshot.problems))
+        return build(snapshot, names)
 
 
 def _this(host: Host | None) -> Host:

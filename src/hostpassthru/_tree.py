@@ -48,15 +48,35 @@ class _Parser:
         try:
             return convert(raw)
         except ValueError:
-            self.problems.append(f"{self.record.sys_name}: {attr}: malformed value {raw!r}")
+            self._malformed(attr, raw)
             return None
+
+    def _malformed(self, attr: str, raw: str) -> None:
+        self.problems.append(f"{self.record.sys_name}: {attr}: malformed value {raw!r}")
 
     def hex(self, attr: str) -> int | None:
         """``0x8086`` or ``8086``, as PCI and USB write ids."""
-        return self.parse(attr, lambda s: _nonnegative(int(s, 16)))
+        raw = self.record.attributes.get(attr)
+        if raw is None:
+            return None
+        try:
+            value = int(raw, 16)
+        except ValueError:
+            value = -1
+        if value < 0:
+            self._malformed(attr, raw)
+            return None
+        return value
 
     def dec(self, attr: str) -> int | None:
-        return self.parse(attr, lambda s: int(s, 10))
+        raw = self.record.attributes.get(attr)
+        if raw is None:
+            return None
+        try:
+            return int(raw, 10)
+        except ValueError:
+            self._malformed(attr, raw)
+            return None
 
     def text(self, attr: str) -> str | None:
         # SCSI INQUIRY strings come padded with spaces; the reader strips them.
