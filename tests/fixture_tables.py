@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from hostpassthru import PciInfo, ScsiInfo, UsbInfo
+from hostpassthru import MdevInfo, MdevType, PciInfo, ScsiInfo, UsbInfo, VgpuInfo, VgpuType
 
 
 class Node(NamedTuple):
@@ -32,6 +32,8 @@ class Table(NamedTuple):
     passthrough: dict[tuple[str | None, bool], tuple[str, ...]]
     #: What goes with each node that takes anything along; every other node takes nothing.
     affected: dict[str, tuple[str, ...]]
+    #: The VFs that vanish when a PF's are disabled; every other node: none.
+    vanish: dict[str, tuple[str, ...]]
     #: Kernel name -> name, for lookups; and names that must not be found.
     lookups: dict[str, str]
     missing: tuple[str, ...]
@@ -41,6 +43,50 @@ class Table(NamedTuple):
 
 BPH = ("bridge", "pcie_port", "has_passthrough_children")
 CTRL = ("has_passthrough_children",)
+
+#: sriov-nic: PF 0's VFs (offset 2, stride 1), and every function beneath the root port.
+NIC_VFS = ("pci_0000_3b_00_2", "pci_0000_3b_00_3", "pci_0000_3b_00_4", "pci_0000_3b_00_5")
+NIC_FUNCTIONS = ("pci_0000_3b_00_0", "pci_0000_3b_00_1", *NIC_VFS)
+
+#: gvtg-mdev: the one mediated device, by kernel name (its UUID) and by name.
+MDEV_UUID = "4b20d080-1b54-4048-85b3-a6a62d165c01"
+MDEV = "mdev_4b20d080_1b54_4048_85b3_a6a62d165c01"
+
+#: nvidia-vgpu-vf: the L4's 32 VFs in N order (VF N is 41:00.4 + N).
+L4_VFS = (
+    "pci_0000_41_00_4",
+    "pci_0000_41_00_5",
+    "pci_0000_41_00_6",
+    "pci_0000_41_00_7",
+    "pci_0000_41_01_0",
+    "pci_0000_41_01_1",
+    "pci_0000_41_01_2",
+    "pci_0000_41_01_3",
+    "pci_0000_41_01_4",
+    "pci_0000_41_01_5",
+    "pci_0000_41_01_6",
+    "pci_0000_41_01_7",
+    "pci_0000_41_02_0",
+    "pci_0000_41_02_1",
+    "pci_0000_41_02_2",
+    "pci_0000_41_02_3",
+    "pci_0000_41_02_4",
+    "pci_0000_41_02_5",
+    "pci_0000_41_02_6",
+    "pci_0000_41_02_7",
+    "pci_0000_41_03_0",
+    "pci_0000_41_03_1",
+    "pci_0000_41_03_2",
+    "pci_0000_41_03_3",
+    "pci_0000_41_03_4",
+    "pci_0000_41_03_5",
+    "pci_0000_41_03_6",
+    "pci_0000_41_03_7",
+    "pci_0000_41_04_0",
+    "pci_0000_41_04_1",
+    "pci_0000_41_04_2",
+    "pci_0000_41_04_3",
+)
 
 DESKTOP_GPU = Table(
     nodes={
@@ -93,6 +139,7 @@ DESKTOP_GPU = Table(
         "pci_0000_00_14_0": ("usb_usb1", "usb_usb2"),
         "pci_0000_00_1b_0": ("pci_0000_02_00_0",),
     },
+    vanish={},
     lookups={"0000:01:00.0": "pci_0000_01_00_0", "usb1": "usb_usb1"},
     missing=("0000:01:00.2",),
     facts={
@@ -225,6 +272,7 @@ SERVER_SRIOV = Table(
         "pci_0000_06_00_0": ("pci_0000_06_00_1",),
         "pci_0000_06_00_1": ("pci_0000_06_00_0",),
     },
+    vanish={"pci_0000_03_00_0": ("pci_0000_03_02_0", "pci_0000_03_02_1")},
     lookups={
         "0000:03:02.1": "pci_0000_03_02_1",
         "0:0:0:0": "scsi_0_0_0_0",
@@ -378,6 +426,7 @@ INTEL_VMD = Table(
         "pci_10000_e0_06_0": ("pci_10000_e1_00_0",),
         "pci_10000_e0_17_0": ("scsi_0_0_0_0",),
     },
+    vanish={},
     lookups={"10000:e0:17.0": "pci_10000_e0_17_0", "0:0:0:0": "scsi_0_0_0_0"},
     missing=("10000:e0:17.1",),
     facts={
@@ -477,6 +526,7 @@ CHIPSET_GROUP = Table(
         "pci_0000_00_1f_3": ("pci_0000_00_1f_0", "pci_0000_00_1f_2", "pci_0000_00_1f_4"),
         "pci_0000_00_1f_4": ("pci_0000_00_1f_0", "pci_0000_00_1f_2", "pci_0000_00_1f_3"),
     },
+    vanish={},
     lookups={"0000:00:1f.3": "pci_0000_00_1f_3"},
     missing=(),
     facts={},
@@ -529,6 +579,7 @@ LAPTOP_USB_SATA = Table(
         "usb_1_2": ("scsi_2_0_0_0",),
         "pci_0000_00_17_0": ("scsi_0_0_0_0", "scsi_1_0_0_0"),
     },
+    vanish={},
     lookups={"1-1.2": "usb_1_1_2"},
     missing=(),
     facts={
@@ -581,9 +632,267 @@ VM_VIRTIO = Table(
         ),
     },
     affected={"pci_0000_00_04_0": ("scsi_0_0_0_0",)},
+    vanish={},
     lookups={},
     missing=(),
     facts={},
+)
+
+SRIOV_NIC = Table(
+    # A ConnectX-5: PF 0 with 4 of 8 VFs and autoprobe on, PF 1 with SR-IOV off.
+    # The VFs are the PFs' siblings beneath the root port, each in a group of its own.
+    nodes={
+        "pci_0000_3a_00_0": Node(None, 24, "pcieport", BPH),
+        "pci_0000_3b_00_0": Node("pci_0000_3a_00_0", 25, "mlx5_core", ()),
+        "pci_0000_3b_00_1": Node("pci_0000_3a_00_0", 26, "mlx5_core", ()),
+        "pci_0000_3b_00_2": Node("pci_0000_3a_00_0", 110, "mlx5_core", ()),
+        "pci_0000_3b_00_3": Node("pci_0000_3a_00_0", 111, "mlx5_core", ()),
+        "pci_0000_3b_00_4": Node("pci_0000_3a_00_0", 112, "vfio-pci", ()),
+        "pci_0000_3b_00_5": Node("pci_0000_3a_00_0", 113, None, ()),
+    },
+    groups={
+        24: ("pci_0000_3a_00_0",),
+        25: ("pci_0000_3b_00_0",),
+        26: ("pci_0000_3b_00_1",),
+        110: ("pci_0000_3b_00_2",),
+        111: ("pci_0000_3b_00_3",),
+        112: ("pci_0000_3b_00_4",),
+        113: ("pci_0000_3b_00_5",),
+    },
+    passthrough={
+        (None, False): NIC_FUNCTIONS,
+        # The root port is a bridge: include_controllers adds nothing.
+        (None, True): NIC_FUNCTIONS,
+        ("pci", False): NIC_FUNCTIONS,
+        ("mdev", False): (),
+    },
+    # The root port takes its subtree; a PF or a VF goes alone (check() says to
+    # disable a PF's VFs first).
+    affected={"pci_0000_3a_00_0": NIC_FUNCTIONS},
+    vanish={"pci_0000_3b_00_0": NIC_VFS},
+    lookups={"0000:3b:00.4": "pci_0000_3b_00_4", "0000:3b:00.0": "pci_0000_3b_00_0"},
+    # VF 4 of PF 0 is not enabled.
+    missing=("0000:3b:00.6",),
+    facts={
+        "pci_0000_3b_00_0": {
+            "pci.sriov_numvfs": 4,
+            "pci.sriov_totalvfs": 8,
+            "pci.sriov_drivers_autoprobe": True,
+            # From the virtfnN links, VF 0 first.
+            "pci.vfs": NIC_VFS,
+            # A PF is nobody's VF.
+            "pci.vf_index": None,
+            "pci.physfn": None,
+            "mdev_types": (),
+        },
+        # PF 1 can have 8 VFs and has none: no virtfn links.
+        "pci_0000_3b_00_1": {
+            "pci.sriov_numvfs": 0,
+            "pci.sriov_totalvfs": 8,
+            "pci.vfs": (),
+        },
+        # VF N names its PF and knows its N; it has no sriov_* files of its own.
+        "pci_0000_3b_00_2": {"pci.physfn": "pci_0000_3b_00_0", "pci.vf_index": 0},
+        "pci_0000_3b_00_3": {
+            "pci.physfn": "pci_0000_3b_00_0",
+            "pci.vf_index": 1,
+            "pci.sriov_numvfs": None,
+            "pci.sriov_totalvfs": None,
+            "pci.sriov_drivers_autoprobe": None,
+            "pci.vfs": (),
+            "product_id": 0x1018,
+        },
+        "pci_0000_3b_00_4": {"pci.physfn": "pci_0000_3b_00_0", "pci.vf_index": 2},
+        "pci_0000_3b_00_5": {"pci.physfn": "pci_0000_3b_00_0", "pci.vf_index": 3},
+    },
+)
+
+GVTG_MDEV = Table(
+    # GVT-g: the iGPU offers two types; one instance exists beneath it, bound, in
+    # the VFIO core's emulated group 13, which is no IOMMU group.
+    nodes={
+        "pci_0000_00_00_0": Node(None, 0, "skl_uncore", ("bridge",)),
+        "pci_0000_00_02_0": Node(None, 1, "i915", CTRL),
+        MDEV: Node("pci_0000_00_02_0", 13, "intel_vgpu_mdev", ()),
+        "pci_0000_00_1f_3": Node(None, 7, "snd_hda_intel", ()),
+    },
+    groups={0: ("pci_0000_00_00_0",), 1: ("pci_0000_00_02_0",), 7: ("pci_0000_00_1f_3",)},
+    # The iGPU is offered through its mdev; the audio function by itself.
+    passthrough={
+        (None, False): (MDEV, "pci_0000_00_1f_3"),
+        # include_controllers adds the whole iGPU.
+        (None, True): ("pci_0000_00_02_0", MDEV, "pci_0000_00_1f_3"),
+        ("pci", False): ("pci_0000_00_1f_3",),
+        ("mdev", False): (MDEV,),
+    },
+    # Passing the whole iGPU takes its mediated device; nothing goes with the
+    # mdev (its parent stays with the host).
+    affected={"pci_0000_00_02_0": (MDEV,)},
+    vanish={},
+    # The kernel name of an mdev is its UUID.
+    lookups={MDEV_UUID: MDEV, "0000:00:02.0": "pci_0000_00_02_0"},
+    missing=("11111111-2222-3333-4444-555555555555",),
+    facts={
+        MDEV: {
+            "kind": "mdev",
+            "sys_name": MDEV_UUID,
+            "path": f"devices/pci0000:00/0000:00:02.0/{MDEV_UUID}",
+            # Its type, from the mdev_type link and the parent's type directory.
+            "mdev": MdevInfo(
+                type_id="i915-GVTg_V5_4", type_name="GVTg_V5_4", device_api="vfio-pci"
+            ),
+            # No vendor or product, no PCI facts; the description is the type's name.
+            "vendor_id": None,
+            "product_id": None,
+            "pci": None,
+            "description": "GVTg_V5_4",
+            "mdev_types": (),
+        },
+        # The parent's two types with descriptions, API and what is left.
+        "pci_0000_00_02_0": {
+            "mdev_types": (
+                MdevType(
+                    id="i915-GVTg_V5_4",
+                    name="GVTg_V5_4",
+                    description=(
+                        "low_gm_size: 128MB\nhigh_gm_size: 512MB\nfence: 4\n"
+                        "resolution: 1920x1200\nweight: 4"
+                    ),
+                    device_api="vfio-pci",
+                    available_instances=0,
+                    devices=(MDEV,),
+                ),
+                MdevType(
+                    id="i915-GVTg_V5_8",
+                    name="GVTg_V5_8",
+                    description=(
+                        "low_gm_size: 64MB\nhigh_gm_size: 384MB\nfence: 4\n"
+                        "resolution: 1024x768\nweight: 2"
+                    ),
+                    device_api="vfio-pci",
+                    available_instances=1,
+                    devices=(),
+                ),
+            ),
+            "children": (MDEV,),
+            "mdev": None,
+        },
+        # Only the parent lists types.
+        "pci_0000_00_1f_3": {"mdev_types": ()},
+    },
+)
+
+NVIDIA_VGPU_VF = Table(
+    # An L4 with all 32 VFs on (offset 4, stride 1: 41:00.4 to 41:04.3), each on
+    # nvidia with NVIDIA's nvidia/ vGPU files, each in a group of its own (200 + N).
+    nodes={
+        "pci_0000_40_00_0": Node(None, 30, None, ("bridge",)),
+        "pci_0000_40_01_1": Node(None, 31, "pcieport", BPH),
+        "pci_0000_41_00_0": Node("pci_0000_40_01_1", 32, "nvidia", ()),
+        "pci_0000_41_00_4": Node("pci_0000_40_01_1", 200, "nvidia", ()),
+        "pci_0000_41_00_5": Node("pci_0000_40_01_1", 201, "nvidia", ()),
+        "pci_0000_41_00_6": Node("pci_0000_40_01_1", 202, "nvidia", ()),
+        "pci_0000_41_00_7": Node("pci_0000_40_01_1", 203, "nvidia", ()),
+        "pci_0000_41_01_0": Node("pci_0000_40_01_1", 204, "nvidia", ()),
+        "pci_0000_41_01_1": Node("pci_0000_40_01_1", 205, "nvidia", ()),
+        "pci_0000_41_01_2": Node("pci_0000_40_01_1", 206, "nvidia", ()),
+        "pci_0000_41_01_3": Node("pci_0000_40_01_1", 207, "nvidia", ()),
+        "pci_0000_41_01_4": Node("pci_0000_40_01_1", 208, "nvidia", ()),
+        "pci_0000_41_01_5": Node("pci_0000_40_01_1", 209, "nvidia", ()),
+        "pci_0000_41_01_6": Node("pci_0000_40_01_1", 210, "nvidia", ()),
+        "pci_0000_41_01_7": Node("pci_0000_40_01_1", 211, "nvidia", ()),
+        "pci_0000_41_02_0": Node("pci_0000_40_01_1", 212, "nvidia", ()),
+        "pci_0000_41_02_1": Node("pci_0000_40_01_1", 213, "nvidia", ()),
+        "pci_0000_41_02_2": Node("pci_0000_40_01_1", 214, "nvidia", ()),
+        "pci_0000_41_02_3": Node("pci_0000_40_01_1", 215, "nvidia", ()),
+        "pci_0000_41_02_4": Node("pci_0000_40_01_1", 216, "nvidia", ()),
+        "pci_0000_41_02_5": Node("pci_0000_40_01_1", 217, "nvidia", ()),
+        "pci_0000_41_02_6": Node("pci_0000_40_01_1", 218, "nvidia", ()),
+        "pci_0000_41_02_7": Node("pci_0000_40_01_1", 219, "nvidia", ()),
+        "pci_0000_41_03_0": Node("pci_0000_40_01_1", 220, "nvidia", ()),
+        "pci_0000_41_03_1": Node("pci_0000_40_01_1", 221, "nvidia", ()),
+        "pci_0000_41_03_2": Node("pci_0000_40_01_1", 222, "nvidia", ()),
+        "pci_0000_41_03_3": Node("pci_0000_40_01_1", 223, "nvidia", ()),
+        "pci_0000_41_03_4": Node("pci_0000_40_01_1", 224, "nvidia", ()),
+        "pci_0000_41_03_5": Node("pci_0000_40_01_1", 225, "nvidia", ()),
+        "pci_0000_41_03_6": Node("pci_0000_40_01_1", 226, "nvidia", ()),
+        "pci_0000_41_03_7": Node("pci_0000_40_01_1", 227, "nvidia", ()),
+        "pci_0000_41_04_0": Node("pci_0000_40_01_1", 228, "nvidia", ()),
+        "pci_0000_41_04_1": Node("pci_0000_40_01_1", 229, "nvidia", ()),
+        "pci_0000_41_04_2": Node("pci_0000_40_01_1", 230, "nvidia", ()),
+        "pci_0000_41_04_3": Node("pci_0000_40_01_1", 231, "nvidia", ()),
+    },
+    groups={
+        30: ("pci_0000_40_00_0",),
+        31: ("pci_0000_40_01_1",),
+        32: ("pci_0000_41_00_0",),
+        200: ("pci_0000_41_00_4",),
+        201: ("pci_0000_41_00_5",),
+        202: ("pci_0000_41_00_6",),
+        203: ("pci_0000_41_00_7",),
+        204: ("pci_0000_41_01_0",),
+        205: ("pci_0000_41_01_1",),
+        206: ("pci_0000_41_01_2",),
+        207: ("pci_0000_41_01_3",),
+        208: ("pci_0000_41_01_4",),
+        209: ("pci_0000_41_01_5",),
+        210: ("pci_0000_41_01_6",),
+        211: ("pci_0000_41_01_7",),
+        212: ("pci_0000_41_02_0",),
+        213: ("pci_0000_41_02_1",),
+        214: ("pci_0000_41_02_2",),
+        215: ("pci_0000_41_02_3",),
+        216: ("pci_0000_41_02_4",),
+        217: ("pci_0000_41_02_5",),
+        218: ("pci_0000_41_02_6",),
+        219: ("pci_0000_41_02_7",),
+        220: ("pci_0000_41_03_0",),
+        221: ("pci_0000_41_03_1",),
+        222: ("pci_0000_41_03_2",),
+        223: ("pci_0000_41_03_3",),
+        224: ("pci_0000_41_03_4",),
+        225: ("pci_0000_41_03_5",),
+        226: ("pci_0000_41_03_6",),
+        227: ("pci_0000_41_03_7",),
+        228: ("pci_0000_41_04_0",),
+        229: ("pci_0000_41_04_1",),
+        230: ("pci_0000_41_04_2",),
+        231: ("pci_0000_41_04_3",),
+    },
+    # Every VF and the PF are offered.
+    passthrough={
+        (None, False): ("pci_0000_41_00_0", *L4_VFS),
+        (None, True): ("pci_0000_41_00_0", *L4_VFS),
+        ("mdev", False): (),
+    },
+    affected={"pci_0000_40_01_1": ("pci_0000_41_00_0", *L4_VFS)},
+    # Disabling the VFs removes all 32, the vGPU with VF 0.
+    vanish={"pci_0000_41_00_0": L4_VFS},
+    lookups={"0000:41:00.4": "pci_0000_41_00_4", "0000:41:04.3": "pci_0000_41_04_3"},
+    missing=("0000:41:04.4",),
+    facts={
+        # 32 of 32 VFs on, in N order; the nvidia/ directory is on VFs only.
+        "pci_0000_41_00_0": {
+            "pci.sriov_numvfs": 32,
+            "pci.sriov_totalvfs": 32,
+            "pci.vfs": L4_VFS,
+            "pci.vgpu": None,
+        },
+        # VF 0 carries type 921, named from the creatable list.
+        "pci_0000_41_00_4": {
+            "pci.vf_index": 0,
+            "pci.physfn": "pci_0000_41_00_0",
+            "pci.vgpu": VgpuInfo(creatable=(VgpuType(id=921, name="NVIDIA L4-2Q"),), current=921),
+            "pci.vgpu.current_name": "NVIDIA L4-2Q",
+        },
+        # VF 1 carries no type yet: current 0, no name.
+        "pci_0000_41_00_5": {
+            "pci.vf_index": 1,
+            "pci.vgpu": VgpuInfo(creatable=(VgpuType(id=921, name="NVIDIA L4-2Q"),), current=0),
+            "pci.vgpu.current_name": None,
+        },
+        "pci_0000_41_04_3": {"pci.vf_index": 31, "pci.physfn": "pci_0000_41_00_0"},
+    },
 )
 
 EMPTY = Table(
@@ -591,6 +900,7 @@ EMPTY = Table(
     groups={},
     passthrough={(None, False): (), (None, True): ()},
     affected={},
+    vanish={},
     lookups={},
     missing=("0000:00:00.0",),
     facts={},
@@ -603,5 +913,8 @@ TABLES: dict[str, Table] = {
     "chipset-group": CHIPSET_GROUP,
     "laptop-usb-sata": LAPTOP_USB_SATA,
     "vm-virtio": VM_VIRTIO,
+    "sriov-nic": SRIOV_NIC,
+    "gvtg-mdev": GVTG_MDEV,
+    "nvidia-vgpu-vf": NVIDIA_VGPU_VF,
     "empty": EMPTY,
 }

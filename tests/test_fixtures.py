@@ -79,6 +79,13 @@ def test_affected_by(case: tuple[str, str], scan: Callable[[str], hp.Host]) -> N
     assert TABLES[fixture].affected.get(name, ()) == _names(scan(fixture).affected_by(name))
 
 
+@pytest.mark.parametrize("case", _cases("nodes"), ids=_ids)
+def test_vanish_with_vfs(case: tuple[str, str], scan: Callable[[str], hp.Host]) -> None:
+    """What disabling a PF's VFs removes, in VF order; nothing for every other node."""
+    fixture, name = case
+    assert TABLES[fixture].vanish.get(name, ()) == _names(scan(fixture).vanish_with_vfs(name))
+
+
 @pytest.mark.parametrize("case", _cases("lookups"), ids=_ids)
 def test_lookup(case: tuple[str, str], scan: Callable[[str], hp.Host]) -> None:
     """A device is found by its kernel name."""
