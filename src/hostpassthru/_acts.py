@@ -203,10 +203,22 @@ def _pci_dir(sys_name: str) -> str:
     return f"bus/pci/devices/{sys_name}"
 
 
-def _value_path(record: _Record) -> str:
-    if record.action == "set_vfs":
-        return f"{_pci_dir(record.pci)}/sriov_numvfs"
-    return f"{_pci_dir(record.pci)}/nvidia/current_vgpu_type"
+def _value_path(action: ActName, pci: str) -> str:
+    """The file set_vfs or set_vgpu_type writes its value to."""
+    if action == "set_vfs":
+        return f"{_pci_dir(pci)}/sriov_numvfs"
+    return f"{_pci_dir(pci)}/nvidia/current_vgpu_type"
+
+
+def _create_write(parent: str, type_id: str, uuid: str) -> Write:
+    """An mdev is made by writing its UUID to its type's ``create``."""
+    path = f"{_pci_dir(parent)}/mdev_supported_types/{type_id}/create"
+    return Write(device=uuid, step="mdev_create", path=path, data=uuid.encode())
+
+
+def _remove_write(uuid: str) -> Write:
+    """An mdev is removed by writing 1 to its ``remove``."""
+    return Write(device=uuid, step="mdev_remove", path=f"bus/mdev/devices/{uuid}/remove", data=b"1")
 
 
 def _count_writes(device: str, path: str, current: str, wanted: str) -> list[Write]:
@@ -230,11 +242,9 @@ def _mdev_writes(record: _Record, sysfs: str, wanted: str) -> list[Write]:
     assert record.uuid is not None  # noqa: S101 - both mdev acts journal it
     present = os.path.isdir(f"{sysfs}/bus/mdev/devices/{record.uuid}")
     if wanted == "present" and not present and record.type_id is not None:
-        path = f"{_pci_dir(record.pci)}/mdev_supported_types/{record.type_id}/create"
-        return [Write(device=record.uuid, step="mdev_create", path=path, data=record.uuid.encode())]
+        return [_create_write(record.pci, record.type_id, record.uuid)]
     if wanted == "absent" and present:
-        path = f"bus/mdev/devices/{record.uuid}/remove"
-        return [Write(device=record.uuid, step="mdev_remove", path=path, data=b"1")]
+        return [_remove_write(record.uuid)]
     return []
 
 
@@ -242,7 +252,7 @@ def _undo_writes(record: _Record, sysfs: str) -> list[Write]:
     """What puts the host back to the journaled state, from how it is now."""
     if record.action in ("create_mdev", "remove_mdev"):
         return _mdev_writes(record, sysfs, record.before)
-    path = _value_path(record)
+    path = _value_path(record.action, record.pci)
     return _count_writes(
         record.pci, path, _hostfacts.read_text(f"{sysfs}/{path}") or "0", record.before
     )
@@ -458,7 +468,7 @@ def set_vfs(  # noqa: PLR0913 - the act's options, all keyword-only
         elif count == 0:
             vanish = tuple(d.name for d in host.vanish_with_vfs(dev))
             refusals += _held(ctx, host, vanish, ctx.state)
-        path = f"{_pci_dir(dev.sys_name)}/sriov_numvfs"
+        path = _value_path("set_vfs", dev.sys_name)
         act = Act(
             action="set_vfs",
             device=dev.name,
@@ -519,13 +529,12 @@ def create_mdev(  # noqa: PLR0913 - the act's options, all keyword-only
             )
         if name and f"mdev_{name.replace('-', '_')}" in host:
             refusals.append(_refuse("no_mdev_type", dev, f"a mediated device {name} exists"))
-        path = f"{_pci_dir(dev.sys_name)}/mdev_supported_types/{type_id}/create"
         act = Act(
             action="create_mdev",
             device=dev.name,
             before="absent",
             after="present",
-            writes=(Write(device=name, step="mdev_create", path=path, data=name.encode()),),
+            writes=(_create_write(dev.sys_name, type_id, name),),
             refusals=tuple(refusals),
             uuid=name,
         )
@@ -561,13 +570,12 @@ def remove_mdev(
             )
         else:
             refusals += _held(ctx, host, (dev.name,), ctx.state)
-        path = f"bus/mdev/devices/{dev.sys_name}/remove"
         act = Act(
             action="remove_mdev",
             device=dev.name,
             before="present",
             after="absent",
-            writes=(Write(device=dev.sys_name, step="mdev_remove", path=path, data=b"1"),),
+            writes=(_remove_write(dev.sys_name),),
             vanish=(dev.name,),
             refusals=tuple(refusals),
             uuid=dev.sys_name,
@@ -616,7 +624,7 @@ def set_vgpu_type(  # noqa: PLR0913 - the act's options, all keyword-only
                 )
         if vgpu is not None and before != str(type_id):
             refusals += _held(ctx, host, (dev.name,), ctx.state)
-        path = f"{_pci_dir(dev.sys_name)}/nvidia/current_vgpu_type"
+        path = _value_path("set_vgpu_type", dev.sys_name)
         act = Act(
             action="set_vgpu_type",
             device=dev.name,
