@@ -9,6 +9,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
+from ._cli_table import table
 from ._documents import json_document
 from ._errors import HostpassthruError
 from ._explain import Affected, class_name
@@ -54,15 +55,6 @@ def _id(dev: Device) -> str:
     return f"{dev.vendor_id:04x}:{product}"
 
 
-def _table(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-    return "\n".join(lines)
-
-
 def _cmd_list(args: argparse.Namespace, host: Host) -> int:
     if args.json:
         _print_json(
@@ -98,7 +90,7 @@ def _cmd_list(args: argparse.Namespace, host: Host) -> int:
     if len(rows) == 1:
         print("no devices" if args.all else "no passthrough devices")
     else:
-        print(_table(rows))
+        print(table(rows))
     parents = [d for d in host.devices if d.mdev_types] if args.cap == "mdev" else []
     if parents:
         types: list[tuple[str, ...]] = [("PARENT", "TYPE", "NAME", "API", "AVAILABLE", "DEVICES")]
@@ -115,7 +107,7 @@ def _cmd_list(args: argparse.Namespace, host: Host) -> int:
             for t in p.mdev_types
         ]
         print()
-        print(_table(types))
+        print(table(types))
     _warn_problems(host)
     return 0
 
@@ -184,7 +176,7 @@ def _cmd_affected(args: argparse.Namespace, host: Host) -> int:
         (a.device.name, _why(a)) for a in explain_affected(dev, host=host)
     ]
     if rows:
-        print(_table(rows))
+        print(table(rows))
     else:
         print(f"nothing else leaves the host with {dev.name}")
     _warn_problems(host)
@@ -333,7 +325,7 @@ def _cmd_show(args: argparse.Namespace, host: Host) -> int:
     rows.append(
         ("readiness:", assessment.verdict.replace("_", " ") + (f" ({codes})" if codes else "")),
     )
-    print(_table(rows))
+    print(table(rows))
     _warn_problems(host)
     return 0
 
@@ -678,7 +670,7 @@ def _cmd_check(args: argparse.Namespace, host: Host) -> int:
             )
             for r in results
         ]
-        lines += ["", _table(rows) if results else "no passthrough devices"]
+        lines += ["", table(rows) if results else "no passthrough devices"]
     print("\n".join(lines))
     _warn_problems(host)
     return code

@@ -7,19 +7,15 @@ refused, nothing written; 5 failed and undone; 6 failed and not undone.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import TYPE_CHECKING, Any
 
-from ._acts import ActError, ActOutcome, ActRefusedError, create_mdev, remove_mdev, set_vfs
+from ._acts import ActOutcome, create_mdev, remove_mdev, set_vfs
 from ._acts import set_vgpu_type as set_vgpu
-from ._cli_binding import EXIT_FAILED, EXIT_LEFT, EXIT_REFUSED, SCHEMA
+from ._cli_binding import Views, finding_dict, findings_lines, report, write_dict
+from ._documents import SCHEMA
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from ._model import Host
-    from ._readiness import Finding
 
 __all__ = ["act_document", "add_commands"]
 
@@ -42,10 +38,6 @@ examples:
 """
 
 
-def _finding(f: Finding) -> dict[str, Any]:
-    return {"code": f.code, "device": f.device, "message": f.message, "hint": f.hint}
-
-
 def act_document(outcome: ActOutcome) -> dict[str, Any]:
     """The JSON document of an act (``--json``)."""
     act = outcome.act
@@ -58,11 +50,8 @@ def act_document(outcome: ActOutcome) -> dict[str, Any]:
         "after": act.after,
         "dry_run": outcome.dry_run,
         "vanish": list(act.vanish),
-        "refusals": [_finding(f) for f in act.refusals],
-        "writes": [
-            {"device": w.device, "step": w.step, "path": f"/sys/{w.path}", "data": w.data.decode()}
-            for w in outcome.writes
-        ],
+        "refusals": [finding_dict(f) for f in act.refusals],
+        "writes": [write_dict(w) for w in outcome.writes],
         "done": outcome.done,
         "rolled_back": outcome.rolled_back,
         "appeared": list(outcome.appeared),
@@ -87,11 +76,7 @@ def _print_plan(outcome: ActOutcome) -> None:
     if act.vanish:
         lines.append("vanishes: " + ", ".join(act.vanish))
     if act.refusals:
-        lines.append("refused, nothing written:")
-        for f in act.refusals:
-            lines.append(f"  {f.code} ({f.device}): {f.message}")
-            if f.hint:
-                lines.append(f"    hint: {f.hint}")
+        lines += findings_lines("refused, nothing written:", act.refusals)
     elif act.writes:
         lines.append("writes:")
         lines += [f"  {w}" for w in act.writes]
@@ -109,29 +94,7 @@ def _print_result(outcome: ActOutcome) -> None:
     print("\n".join(lines))
 
 
-def _report(args: argparse.Namespace, act: Callable[[], ActOutcome]) -> int:
-    try:
-        outcome = act()
-    except ActRefusedError as exc:
-        if args.json:
-            print(json.dumps(act_document(exc.outcome), indent=2))
-        else:
-            _print_plan(exc.outcome)
-        return EXIT_REFUSED
-    except ActError as exc:
-        if args.json:
-            print(json.dumps(act_document(exc.outcome), indent=2))
-        else:
-            _print_result(exc.outcome)
-        print(f"hostpassthru: {exc}", file=sys.stderr)
-        return EXIT_FAILED if exc.rolled_back else EXIT_LEFT
-    if args.json:
-        print(json.dumps(act_document(outcome), indent=2))
-    elif outcome.dry_run:
-        _print_plan(outcome)
-    else:
-        _print_result(outcome)
-    return 0
+_VIEWS = Views(document=act_document, plan=_print_plan, refused=_print_plan, result=_print_result)
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
@@ -145,22 +108,24 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _cmd_vfs(args: argparse.Namespace, host: Host | None) -> int:
     del host
-    return _report(args, lambda: set_vfs(args.pf, args.count, **_options(args)))
+    return report(args, lambda: set_vfs(args.pf, args.count, **_options(args)), _VIEWS)
 
 
 def _cmd_mdev_create(args: argparse.Namespace, host: Host | None) -> int:
     del host
-    return _report(args, lambda: create_mdev(args.parent, args.type, args.uuid, **_options(args)))
+    return report(
+        args, lambda: create_mdev(args.parent, args.type, args.uuid, **_options(args)), _VIEWS
+    )
 
 
 def _cmd_mdev_remove(args: argparse.Namespace, host: Host | None) -> int:
     del host
-    return _report(args, lambda: remove_mdev(args.mdev, **_options(args)))
+    return report(args, lambda: remove_mdev(args.mdev, **_options(args)), _VIEWS)
 
 
 def _cmd_vgpu(args: argparse.Namespace, host: Host | None) -> int:
     del host
-    return _report(args, lambda: set_vgpu(args.vf, args.type_id, **_options(args)))
+    return report(args, lambda: set_vgpu(args.vf, args.type_id, **_options(args)), _VIEWS)
 
 
 def add_commands(

@@ -2,7 +2,9 @@
 
 Exit status (BINDING): 0 done (with --dry-run: would be done); 4 refused,
 nothing written; 5 failed and rolled back; 6 failed and not everything could
-be given back (the message says what is left).
+be given back (the message says what is left). The commands that make and
+remove devices (``_cli_acts``) share the exit codes, the options, the JSON of
+findings and writes, and :func:`report`.
 """
 
 from __future__ import annotations
@@ -13,12 +15,17 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from . import _seam
+from ._acting import DEFAULT_TIMEOUT, DEFAULT_WAIT
+from ._acts import ActError, ActRefusedError
 from ._binding import BindingError, Outcome, RefusedError, prepare, prepared, recover, release
+from ._cli_table import table
+from ._documents import SCHEMA
 from ._simkernel import SimulatedKernel
 
 if TYPE_CHECKING:
@@ -26,11 +33,21 @@ if TYPE_CHECKING:
 
     from ._journal import JournalEntry
     from ._model import Host
+    from ._plan import Write
     from ._readiness import Finding
 
-__all__ = ["EXIT_FAILED", "EXIT_LEFT", "EXIT_REFUSED", "add_commands", "outcome_document"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_LEFT",
+    "EXIT_REFUSED",
+    "add_commands",
+    "finding_dict",
+    "findings_lines",
+    "outcome_document",
+    "report",
+    "write_dict",
+]
 
-SCHEMA = 1
 EXIT_REFUSED = 4
 EXIT_FAILED = 5
 EXIT_LEFT = 6
@@ -58,7 +75,8 @@ examples:
 """
 
 
-def _write_dict(write: Any) -> dict[str, str]:  # noqa: ANN401 - a Write
+def write_dict(write: Write) -> dict[str, str]:
+    """A write, as the JSON of every acting command holds it."""
     return {
         "device": write.device,
         "step": write.step,
@@ -67,7 +85,8 @@ def _write_dict(write: Any) -> dict[str, str]:  # noqa: ANN401 - a Write
     }
 
 
-def _finding_dict(finding: Finding) -> dict[str, Any]:
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    """A refusal or a note, as the JSON of every acting command holds it."""
     return {
         "code": finding.code,
         "device": finding.device,
@@ -83,22 +102,14 @@ def outcome_document(outcome: Outcome) -> dict[str, Any]:
         "action": outcome.action,
         "dry_run": outcome.dry_run,
         "members": [attrs.asdict(m) for m in outcome.members],
-        "refusals": [_finding_dict(f) for f in outcome.refusals],
-        "notes": [_finding_dict(f) for f in outcome.notes],
-        "writes": [_write_dict(w) for w in outcome.writes],
+        "refusals": [finding_dict(f) for f in outcome.refusals],
+        "notes": [finding_dict(f) for f in outcome.notes],
+        "writes": [write_dict(w) for w in outcome.writes],
         "done": outcome.done,
         "rolled_back": outcome.rolled_back,
         "error": outcome.error,
         "journals": list(outcome.journals),
     }
-
-
-def _table(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    )
 
 
 def _members_table(outcome: Outcome, *, states: bool) -> str:
@@ -107,10 +118,11 @@ def _members_table(outcome: Outcome, *, states: bool) -> str:
     for m in outcome.members:
         row = (m.sys_name, m.from_driver or "-", m.from_override or "-", m.to_driver or "(none)")
         rows.append(row + ((m.state.replace("_", " "),) if states else ()))
-    return _table(rows)
+    return table(rows)
 
 
-def _findings(title: str, findings: tuple[Finding, ...]) -> list[str]:
+def findings_lines(title: str, findings: tuple[Finding, ...]) -> list[str]:
+    """*title*, then each finding with its hint; nothing at all for no findings."""
     lines = [title] if findings else []
     for f in findings:
         lines.append(f"  {f.code} ({f.device}): {f.message}")
@@ -125,7 +137,7 @@ def _print_plan(outcome: Outcome) -> None:
         lines.append(_members_table(outcome, states=False))
     if outcome.plan is not None and outcome.plan.staying:
         lines.append("stays with the host: " + ", ".join(outcome.plan.staying))
-    lines += _findings("notes:", outcome.notes)
+    lines += findings_lines("notes:", outcome.notes)
     if outcome.refusals:
         pass
     elif outcome.writes:
@@ -146,29 +158,52 @@ def _print_result(outcome: Outcome) -> None:
         print(f"given back{journal}" if outcome.members else "nothing to give back")
 
 
-def _report(args: argparse.Namespace, act: Any) -> int:  # noqa: ANN401 - a call that returns an Outcome
+def _print_refused(outcome: Outcome) -> None:
+    _print_plan(outcome)
+    print("\n".join(findings_lines("refused, nothing written:", outcome.refusals)))
+
+
+@attrs.frozen
+class Views:
+    """How one family of acting commands shows its outcomes (of one type)."""
+
+    #: The ``--json`` document.
+    document: Callable[[Any], dict[str, Any]]
+    #: What would be done (a dry run), and what was refused.
+    plan: Callable[[Any], None]
+    refused: Callable[[Any], None]
+    #: What was done, or how far it got before a failure.
+    result: Callable[[Any], None]
+
+
+_VIEWS = Views(
+    document=outcome_document, plan=_print_plan, refused=_print_refused, result=_print_result
+)
+
+
+def report(args: argparse.Namespace, act: Callable[[], Any], views: Views) -> int:
+    """Run *act*, show its outcome (or its error's) as *views* say; the exit status."""
     try:
-        outcome: Outcome = act()
-    except RefusedError as exc:
+        outcome = act()
+    except (RefusedError, ActRefusedError) as exc:
         if args.json:
-            print(json.dumps(outcome_document(exc.outcome), indent=2))
+            print(json.dumps(views.document(exc.outcome), indent=2))
         else:
-            _print_plan(exc.outcome)
-            print("\n".join(_findings("refused, nothing written:", exc.refusals)))
+            views.refused(exc.outcome)
         return EXIT_REFUSED
-    except BindingError as exc:
+    except (BindingError, ActError) as exc:
         if args.json:
-            print(json.dumps(outcome_document(exc.outcome), indent=2))
+            print(json.dumps(views.document(exc.outcome), indent=2))
         else:
-            _print_result(exc.outcome)
+            views.result(exc.outcome)
         print(f"hostpassthru: {exc}", file=sys.stderr)
         return EXIT_FAILED if exc.rolled_back else EXIT_LEFT
     if args.json:
-        print(json.dumps(outcome_document(outcome), indent=2))
+        print(json.dumps(views.document(outcome), indent=2))
     elif outcome.dry_run:
-        _print_plan(outcome)
+        views.plan(outcome)
     else:
-        _print_result(outcome)
+        views.result(outcome)
     return 0
 
 
@@ -194,11 +229,11 @@ def _cmd_prepare(args: argparse.Namespace, host: Host | None) -> int:
     if not args.dry_run and not args.json:
         # The plan first, as a table, then the result: what is about to happen is on
         # the screen before anything is written.
-        code = _report(args, lambda: act(dry_run=True))
+        code = report(args, lambda: act(dry_run=True), _VIEWS)
         if code != 0:
             return code
         print()
-    return _report(args, lambda: act(dry_run=args.dry_run))
+    return report(args, lambda: act(dry_run=args.dry_run), _VIEWS)
 
 
 def _cmd_release(args: argparse.Namespace, host: Host | None) -> int:
@@ -206,7 +241,7 @@ def _cmd_release(args: argparse.Namespace, host: Host | None) -> int:
     if bool(args.devices) == bool(args.all):
         print("hostpassthru: release: name the devices, or --all", file=sys.stderr)
         return 2
-    return _report(
+    return report(
         args,
         lambda: release(
             None if args.all else tuple(args.devices),
@@ -216,12 +251,13 @@ def _cmd_release(args: argparse.Namespace, host: Host | None) -> int:
             wait=args.wait,
             state_dir=args.state_dir,
         ),
+        _VIEWS,
     )
 
 
 def _cmd_recover(args: argparse.Namespace, host: Host | None) -> int:
     del host
-    return _report(
+    return report(
         args,
         lambda: recover(
             dry_run=args.dry_run,
@@ -229,6 +265,7 @@ def _cmd_recover(args: argparse.Namespace, host: Host | None) -> int:
             wait=args.wait,
             state_dir=args.state_dir,
         ),
+        _VIEWS,
     )
 
 
@@ -261,7 +298,7 @@ def _cmd_prepared(args: argparse.Namespace, host: Host | None) -> int:
             for m in entry.members
         ]
         blocks.append(
-            f"{entry.id}: {entry.phase}, to {entry.driver or 'no driver'}\n" + _table(rows)
+            f"{entry.id}: {entry.phase}, to {entry.driver or 'no driver'}\n" + table(rows)
         )
     print("\n\n".join(blocks))
     return 0
@@ -324,16 +361,17 @@ def acting_parents() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     acting.add_argument(
         "--timeout",
         type=float,
-        default=10.0,
+        default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
-        help="how long an unbind may block before its device is left stuck (default 10)",
+        help="how long an unbind may block before its device is left stuck "
+        f"(default {DEFAULT_TIMEOUT:g})",
     )
     acting.add_argument(
         "--wait",
         type=float,
-        default=30.0,
+        default=DEFAULT_WAIT,
         metavar="SECONDS",
-        help="how long to wait for another manager's lock (default 30)",
+        help=f"how long to wait for another manager's lock (default {DEFAULT_WAIT:g})",
     )
     state = argparse.ArgumentParser(add_help=False)
     state.add_argument(
