@@ -28,7 +28,7 @@ import attrs
 from . import _hostfacts
 from ._acting import DEFAULT_TIMEOUT, DEFAULT_WAIT, Context, context
 from ._errors import ActionFailedError, ActionRefusedError, JournalError, WriteTimeoutError
-from ._journal import StateDir, write_atomically
+from ._journal import StateDir, journal_files, remove_durably, write_atomically
 from ._plan import Write
 from ._readiness import Finding, FindingCode
 
@@ -161,28 +161,12 @@ def _save(state: StateDir, record: _Record) -> None:
 
 
 def _forget(state: StateDir, record: _Record) -> None:
-    path = os.path.join(_journal_dir(state), f"{record.id}.json")
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise JournalError(path, f"cannot remove ({exc.strerror})") from None
+    remove_durably(_journal_dir(state), f"{record.id}.json")
 
 
 def _records(state: StateDir) -> list[_Record]:
-    directory = _journal_dir(state)
-    try:
-        names = sorted(os.listdir(directory))
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        raise JournalError(directory, f"cannot list ({exc.strerror})") from None
     out = []
-    for name in names:
-        if name.startswith(".") or not name.endswith(".json"):
-            continue
-        path = os.path.join(directory, name)
+    for path in journal_files(_journal_dir(state)):
         try:
             with open(path, encoding="utf-8") as f:
                 document: dict[str, Any] = json.load(f)

@@ -25,7 +25,15 @@ from ._errors import JournalError, LockTimeoutError
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["JournalEntry", "JournalMember", "Phase", "StateDir", "write_atomically"]
+__all__ = [
+    "JournalEntry",
+    "JournalMember",
+    "Phase",
+    "StateDir",
+    "journal_files",
+    "remove_durably",
+    "write_atomically",
+]
 
 SCHEMA = 1
 
@@ -130,6 +138,36 @@ def write_atomically(directory: str, name: str, text: str) -> None:
         raise JournalError(final, f"cannot write ({exc.strerror})") from None
 
 
+def remove_durably(directory: str, name: str) -> None:
+    """Remove DIRECTORY/NAME for good (the directory fsynced after); one already gone is fine."""
+    path = os.path.join(directory, name)
+    try:
+        os.unlink(path)
+        _fsync_dir(directory)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise JournalError(path, f"cannot remove ({exc.strerror})") from None
+
+
+def journal_files(directory: str) -> list[str]:
+    """The paths of the journals (``*.json``) in *directory*, by name; none if it is missing.
+
+    Temporary files of a write under way (``.NAME.PID``) are not journals.
+    """
+    try:
+        names = sorted(os.listdir(directory))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise JournalError(directory, f"cannot list ({exc.strerror})") from None
+    return [
+        os.path.join(directory, name)
+        for name in names
+        if not name.startswith(".") and name.endswith(".json")
+    ]
+
+
 class StateDir:
     """The journals and the lock of one host, under *path*."""
 
@@ -143,9 +181,6 @@ class StateDir:
     def journal_dir(self) -> str:
         """Where the journal files are."""
         return os.path.join(self.path, "journal")
-
-    def _file(self, entry_id: str) -> str:
-        return os.path.join(self.journal_dir, f"{entry_id}.json")
 
     @contextlib.contextmanager
     def lock(self, timeout: float) -> Iterator[None]:
@@ -196,28 +231,12 @@ class StateDir:
 
     def remove(self, entry_id: str) -> None:
         """Forget a journal once its devices are given back."""
-        path = self._file(entry_id)
-        try:
-            os.unlink(path)
-            _fsync_dir(self.journal_dir)
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            raise JournalError(path, f"cannot remove ({exc.strerror})") from None
+        remove_durably(self.journal_dir, f"{entry_id}.json")
 
     def entries(self) -> tuple[JournalEntry, ...]:
         """Every journal, oldest first; a damaged one raises JournalError naming it."""
-        try:
-            names = sorted(os.listdir(self.journal_dir))
-        except FileNotFoundError:
-            return ()
-        except OSError as exc:
-            raise JournalError(self.journal_dir, f"cannot list ({exc.strerror})") from None
         out = []
-        for name in names:
-            if name.startswith(".") or not name.endswith(".json"):
-                continue
-            path = os.path.join(self.journal_dir, name)
+        for path in journal_files(self.journal_dir):
             try:
                 with open(path, encoding="utf-8") as f:
                     text = f.read()
