@@ -28,6 +28,7 @@ import attrs
 from ._errors import ExportError
 from ._model import Device
 from ._readiness import assess
+from ._rules import is_vfio_driver
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -67,11 +68,6 @@ ExportKind = Literal["pci", "usb_device"]
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
 _SELECTOR = re.compile(r"[0-9a-f]{4}(:[0-9a-f]{4})?")
-
-
-def _on_vfio(driver: str | None) -> bool:
-    # vfio-pci, or a vfio variant driver (mlx5_vfio_pci, ...; BINDING.md 2.7).
-    return driver is not None and (driver == "vfio-pci" or driver.endswith("vfio_pci"))
 
 
 @attrs.frozen(kw_only=True)
@@ -117,7 +113,7 @@ def device_states(host: Host) -> tuple[DeviceState, ...]:
             state = "blocked"
         elif assessment.verdict == "ready" and (
             dev.kind != "pci"
-            or _on_vfio(dev.driver)
+            or is_vfio_driver(dev.driver)
             # A VF carrying an NVIDIA vGPU type is passed as it is, on NVIDIA's driver
             # (KubeVirt's PCI plugin accepts those too).
             or any(f.code == "vgpu" for f in assessment.findings)

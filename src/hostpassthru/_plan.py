@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 import attrs
 
 from ._readiness import Finding, FindingCode, assess
+from ._rules import is_vfio_driver
 from ._sriov import passed_in_place
 
 if TYPE_CHECKING:
@@ -32,7 +33,6 @@ __all__ = [
     "Plan",
     "Write",
     "bind_write",
-    "is_vfio_driver",
     "make_plan",
     "member_order",
     "override_write",
@@ -74,11 +74,6 @@ Step = Literal[
     "mdev_remove",
     "vgpu_type",
 ]
-
-
-def is_vfio_driver(driver: str | None) -> bool:
-    """vfio-pci, or a vfio variant driver (``mlx5_vfio_pci``, ``hisi_acc_vfio_pci``...)."""
-    return driver is not None and (driver == "vfio-pci" or driver.endswith("vfio_pci"))
 
 
 @attrs.frozen(kw_only=True)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal, get_args
 if TYPE_CHECKING:
     from ._records import Kind
 
-__all__ = ["REASONS", "Reason", "own_reasons", "stays_with_host"]
+__all__ = ["REASONS", "Reason", "is_vfio_driver", "own_reasons", "stays_with_host"]
 
 #: Why a node is not offered for passthrough (docs/semantics.md, "Reasons").
 Reason = Literal["bridge", "pcie_port", "usb_hub", "has_passthrough_children"]
@@ -54,3 +54,8 @@ def stays_with_host(*, driver: str | None, class_code: int | None) -> bool:
     if driver == "pcieport":
         return True
     return class_code is not None and class_code >> 8 in _STAYING_BRIDGES
+
+
+def is_vfio_driver(driver: str | None) -> bool:
+    """vfio-pci, or a vfio variant driver (``mlx5_vfio_pci``, ``hisi_acc_vfio_pci``...)."""
+    return driver is not None and (driver == "vfio-pci" or driver.endswith("vfio_pci"))
