@@ -148,7 +148,9 @@ class _Recorder:
         if want.group is not None:
             # The group the readers found, from the group directory or the link
             # (docs/semantics.md, "IOMMU groups").
-            found.append(("iommu_group", f"{_up(path)}/kernel/iommu_groups/{want.group}"))
+            found.append(
+                ("iommu_group", f"{_sysfs.up_to_root(path)}/kernel/iommu_groups/{want.group}")
+            )
         return RecordedDevice(
             path=f"/{path}",
             properties=tuple(properties),
@@ -156,11 +158,6 @@ class _Recorder:
             binary_attributes=tuple(binaries),
             links=tuple((name, target) for name, target in found if target is not None),
         )
-
-
-def _up(path: str) -> str:
-    """The ``../`` that climbs from device directory *path* to the sysfs root."""
-    return "/".join([".."] * (path.count("/") + 1))
 
 
 def _inert(root: str, path: str) -> str:

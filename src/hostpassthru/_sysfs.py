@@ -33,6 +33,7 @@ __all__ = [
     "read_record",
     "relative_path",
     "scsi_device_path",
+    "up_to_root",
     "usb_devtype",
     "usb_devtype_or_guess",
     "usb_records",
@@ -134,6 +135,14 @@ def _listdir(path: str, problems: Problems, what: str) -> list[str]:
     except OSError as exc:
         problems.append(f"{what}: cannot list ({_why(exc)})")
         return []
+
+
+def up_to_root(path: str) -> str:
+    """The ``../`` that climbs from device directory *path* to the sysfs root.
+
+    What sysfs's own links start with: they are relative (``relative_path``).
+    """
+    return "../" * path.strip("/").count("/") + ".."
 
 
 def relative_path(root: str, entry: str) -> str | None:

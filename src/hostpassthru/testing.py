@@ -25,6 +25,7 @@ from ._recording import (
     parse_recording,
 )
 from ._simkernel import SimulatedKernel
+from ._sysfs import up_to_root
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -129,11 +130,6 @@ def _block(
     )
 
 
-def _up(path: str) -> str:
-    """The ``../`` that climbs from device directory *path* to the sysfs root."""
-    return "../" * path.strip("/").count("/") + ".."
-
-
 class FakeHost:
     """A host described in a few lines, written as a sysfs tree as each device is added.
 
@@ -196,7 +192,7 @@ class FakeHost:
             path = f"/devices/pci{domain}:{bus}/{address}"
         else:
             path = f"{self._path_of(parent)}/{address}"
-        up = _up(path)
+        up = up_to_root(path)
         self._add(
             _block(
                 path,
@@ -241,7 +237,7 @@ class FakeHost:
         a hub. Each class in *interfaces* becomes an interface of configuration 1.
         """
         path = f"{self._path_of(parent)}/{name}"
-        up = _up(path)
+        up = up_to_root(path)
         bus = name[3:] if name.startswith("usb") else name.split("-", maxsplit=1)[0]
         devnum = sum(1 for n in self._paths if n.startswith((f"{bus}-", f"usb{bus}"))) + 1
         self._add(
@@ -293,7 +289,7 @@ class FakeHost:
         if self._kinds[parent] == "usb":
             top += f"/{parent}:1.0"  # USB storage: the SCSI host hangs off its interface
         path = f"{top}/host{host_no}/target{host_no}:{channel}:{target}/{hctl}"
-        up = _up(path)
+        up = up_to_root(path)
         self._add(
             _block(
                 path,
