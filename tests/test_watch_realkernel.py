@@ -15,7 +15,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 import hostpassthru as hp
-from hostpassthru import _watch
+from hostpassthru import _seam, _watch
 from watchtree import Lines, wait_ready
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def test_a_change_right_after_the_watch_starts_is_not_lost(virtio_rng: VirtioRng
 
 def test_an_overflow_rescans_instead_of_leaving_a_gap(virtio_rng: VirtioRng) -> None:
     """A receive buffer too small for a burst: the kernel drops events, the watch says so."""
-    target = _watch._target(None, None)
+    target = _seam.reading(None, None)
     with _watch.Watch(target, coalesce=0.15, interval=0.5, source="kernel", buffer_size=1) as w:
         # The smallest buffer the kernel allows holds a few uevents; 50 overflow it.
         for _ in range(50):

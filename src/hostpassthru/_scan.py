@@ -77,23 +77,15 @@ def scan(
     Within ``hostpassthru.testing.live_host()`` (and the ``fake_host`` pytest
     fixture), "this host" is the fake host installed there.
     """
-    target = _seam.current()
+    target = _seam.reading(sysfs, proc)
     names = _names(ids if ids is not None else target.ids)
-    proc_root = None if proc is None else os.fspath(proc)
-    if sysfs is None and not target.real:
-        sysfs = target.sysfs
-        # A fake host's /proc files (F: lines) sit beside its sys/, as on a real host;
-        # they may be written after the host was installed, so look at scan time.
-        if proc_root is None and target.proc is not None and os.path.isdir(target.proc):
-            proc_root = target.proc
     with collector_paused():
-        if sysfs is not None:
-            return build(_sysfs.read(os.fspath(sysfs), proc_root), names)
-        proc_root = proc_root or target.proc or "/proc"
+        if not target.live:
+            return build(_sysfs.read(target.sysfs, target.proc), names)
         try:
-            snapshot = _udev.read(target.sysfs, proc_root)
+            snapshot = _udev.read(target.sysfs, target.proc)
         except _udev.UdevUnavailableError as exc:
-            snapshot = _sysfs.read(target.sysfs, proc_root)
+            snapshot = _sysfs.read(target.sysfs, target.proc)
             note = f"libudev unavailable ({exc}); read {target.sysfs} with plain file calls"
             snapshot = attrs.evolve(snapshot, problems=(note, *snapshot.problems))
         return build(snapshot, names)

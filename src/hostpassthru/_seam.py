@@ -21,7 +21,7 @@ from ._kernel import Kernel
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["LiveTarget", "current", "pushed"]
+__all__ = ["LiveTarget", "Reading", "current", "default_state_dir", "pushed", "reading"]
 
 _LIVE_SYSFS = "/sys"
 _LIVE_PROC = "/proc"
@@ -82,3 +82,34 @@ def default_state_dir(sysfs: str) -> str:
     # A fake host at TOP/sys keeps its journal at TOP/run/hostpassthru, beside its
     # /proc files, so it never meets the real host's journal.
     return os.path.join(os.path.dirname(norm), "run", "hostpassthru")
+
+
+@attrs.frozen
+class Reading:
+    """Where a scan or a watch reads a host, and how."""
+
+    sysfs: str
+    #: The /proc root; None where the facts under it are not read.
+    proc: str | None
+    #: True for this host read live (libudev first); False for a tree read with file calls.
+    live: bool
+    #: Directories to look for pci.ids and usb.ids in; None for the system's own.
+    ids: tuple[str, ...] | None = None
+
+
+def reading(
+    sysfs: str | os.PathLike[str] | None,
+    proc: str | os.PathLike[str] | None,
+) -> Reading:
+    """The tree given (*sysfs*), else the fake host installed now, else this host, live."""
+    target = current()
+    proc_root = None if proc is None else os.fspath(proc)
+    if sysfs is not None:
+        return Reading(os.fspath(sysfs), proc_root, live=False, ids=target.ids)
+    if not target.real:
+        # A fake host's /proc files (F: lines) sit beside its sys/, as on a real host;
+        # they may be written after the host was installed, so look at read time.
+        if proc_root is None and target.proc is not None and os.path.isdir(target.proc):
+            proc_root = target.proc
+        return Reading(target.sysfs, proc_root, live=False, ids=target.ids)
+    return Reading(target.sysfs, proc_root or target.proc or _LIVE_PROC, live=True, ids=target.ids)

@@ -19,8 +19,6 @@ import select
 import time
 from typing import TYPE_CHECKING, Literal, Self
 
-import attrs
-
 from . import _scan, _seam, _sysfs, _udev
 from ._changes import Change, diff, with_event_drivers
 from ._tree import build
@@ -101,28 +99,6 @@ class _Timer:
         self._libc.close(self.fd)
 
 
-@attrs.frozen
-class _Target:
-    sysfs: str
-    proc: str | None
-    live: bool
-    ids: tuple[str, ...] | None = None
-
-
-def _target(sysfs: str | os.PathLike[str] | None, proc: str | os.PathLike[str] | None) -> _Target:
-    """The tree to watch: the one given, the fake host of ``testing.live_host()``, or this host."""
-    proc_root = None if proc is None else os.fspath(proc)
-    current = _seam.current()
-    if sysfs is not None:
-        return _Target(os.fspath(sysfs), proc_root, live=False, ids=current.ids)
-    if not current.real:
-        # A fake host's /proc sits beside its sys/, read where it exists (as scan() does).
-        if proc_root is None and current.proc is not None and os.path.isdir(current.proc):
-            proc_root = current.proc
-        return _Target(current.sysfs, proc_root, live=False, ids=current.ids)
-    return _Target(current.sysfs, proc_root or current.proc or "/proc", live=True)
-
-
 class Watch:
     """An open watch of one host: iterate for Changes, or poll ``fileno()`` and ``drain()``.
 
@@ -132,7 +108,7 @@ class Watch:
 
     def __init__(
         self,
-        target: _Target,
+        target: _seam.Reading,
         *,
         coalesce: float,
         interval: float,
@@ -330,7 +306,7 @@ def watch(
     host after it. Close the watch, or use it as a context manager.
     *source* "udev" where udevd does not run is a ValueError.
     """
-    target = _target(sysfs, proc)
+    target = _seam.reading(sysfs, proc)
     if target.live and source == "udev" and not _udev.udev_running():
         # libudev would open a monitor that never hears anything: say so instead.
         raise ValueError(
