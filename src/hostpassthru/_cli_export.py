@@ -11,6 +11,7 @@ import tempfile
 from typing import TYPE_CHECKING, Any
 
 from . import _export, _yaml
+from ._documents import SCHEMA
 from ._recording import read_recording
 from ._scan import replay
 
@@ -225,7 +226,7 @@ class _FeatureWriter:
                 print(f"hostpassthru: wrote {path} ({len(labels)} labels)", file=sys.stderr)
         if self.as_json:
             document = {"path": path, "labels": labels, "omitted": list(made.omitted)}
-            print(json.dumps({"schema": 1, **document}, indent=2))
+            print(json.dumps({"schema": SCHEMA, **document}, indent=2))
         sys.stdout.flush()
         self.labels = labels
         return 0
