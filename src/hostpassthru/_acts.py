@@ -29,8 +29,8 @@ from . import _hostfacts
 from ._acting import DEFAULT_TIMEOUT, DEFAULT_WAIT, Context, context
 from ._errors import ActionFailedError, ActionRefusedError, JournalError, WriteTimeoutError
 from ._journal import StateDir, journal_files, remove_durably, write_atomically
-from ._plan import Write
-from ._readiness import Finding, FindingCode
+from ._plan import Write, refusal
+from ._readiness import Finding
 
 if TYPE_CHECKING:
     from ._kernel import Kernel
@@ -287,7 +287,7 @@ def _run(  # noqa: PLR0913 - the parts of one act, as its front end gathered the
             act,
             refusals=(
                 *act.refusals,
-                _refuse(
+                refusal(
                     "act_unfinished",
                     act.device,
                     f"an earlier act on {record.pci} was cut short (journal {unfinished[0].id})",
@@ -347,11 +347,6 @@ def _changes(outcome: ActOutcome, before: Host, after: Host) -> ActOutcome:
     )
 
 
-def _refuse(code: FindingCode, dev: Device | str, message: str, hint: str | None = None) -> Finding:
-    name = dev if isinstance(dev, str) else dev.name
-    return Finding(code=code, severity="blocker", device=name, message=message, hint=hint)
-
-
 def _held(ctx: Context, host: Host, names: tuple[str, ...], state: StateDir) -> list[Finding]:
     """Refusals for the devices about to vanish or change that a VM (or a journal) holds."""
     open_files = _hostfacts.open_dev_files(ctx.proc) or {}
@@ -364,7 +359,7 @@ def _held(ctx: Context, host: Host, names: tuple[str, ...], state: StateDir) -> 
         )
         if pids:
             out.append(
-                _refuse(
+                refusal(
                     "group_in_use",
                     dev,
                     f"/dev/vfio/{dev.iommu_group} of {dev.sys_name} is open in process "
@@ -375,7 +370,7 @@ def _held(ctx: Context, host: Host, names: tuple[str, ...], state: StateDir) -> 
             )
         if dev.sys_name in journaled:
             out.append(
-                _refuse(
+                refusal(
                     "already_prepared",
                     dev,
                     f"{dev.sys_name} is prepared (journal {journaled[dev.sys_name]})",
@@ -430,10 +425,10 @@ def set_vfs(  # noqa: PLR0913 - the act's options, all keyword-only
         before = "0" if pci is None or pci.sriov_numvfs is None else str(pci.sriov_numvfs)
         vanish: tuple[str, ...] = ()
         if pci is None or pci.sriov_numvfs is None:
-            refusals.append(_refuse("not_sriov", dev, f"{dev.sys_name} has no SR-IOV VFs"))
+            refusals.append(refusal("not_sriov", dev, f"{dev.sys_name} has no SR-IOV VFs"))
         elif count < 0 or (pci.sriov_totalvfs is not None and count > pci.sriov_totalvfs):
             refusals.append(
-                _refuse(
+                refusal(
                     "vfs_over_total",
                     dev,
                     f"{dev.sys_name} can have 0 to {pci.sriov_totalvfs} VFs, not {count}",
@@ -441,7 +436,7 @@ def set_vfs(  # noqa: PLR0913 - the act's options, all keyword-only
             )
         elif pci.sriov_numvfs and count and count != pci.sriov_numvfs:
             refusals.append(
-                _refuse(
+                refusal(
                     "vfs_enabled",
                     dev,
                     f"{dev.sys_name} has {pci.sriov_numvfs} VFs on: the kernel goes from 0 to "
@@ -489,13 +484,13 @@ def create_mdev(  # noqa: PLR0913 - the act's options, all keyword-only
             name = str(uuidlib.UUID(uuid)) if uuid is not None else str(uuidlib.uuid4())
         except ValueError:
             name = uuid or ""
-            refusals.append(_refuse("no_mdev_type", dev, f"{uuid!r} is not a UUID"))
+            refusals.append(refusal("no_mdev_type", dev, f"{uuid!r} is not a UUID"))
         offered = {t.id: t for t in dev.mdev_types}
         kind = offered.get(type_id)
         if kind is None:
             known = ", ".join(offered) or "none"
             refusals.append(
-                _refuse(
+                refusal(
                     "no_mdev_type",
                     dev,
                     f"{dev.sys_name} offers no mediated-device type {type_id!r} (it offers: "
@@ -504,7 +499,7 @@ def create_mdev(  # noqa: PLR0913 - the act's options, all keyword-only
             )
         elif kind.available_instances == 0:
             refusals.append(
-                _refuse(
+                refusal(
                     "no_instances",
                     dev,
                     f"{dev.sys_name} has no {type_id} instance left",
@@ -512,7 +507,7 @@ def create_mdev(  # noqa: PLR0913 - the act's options, all keyword-only
                 ),
             )
         if name and f"mdev_{name.replace('-', '_')}" in host:
-            refusals.append(_refuse("no_mdev_type", dev, f"a mediated device {name} exists"))
+            refusals.append(refusal("no_mdev_type", dev, f"a mediated device {name} exists"))
         act = Act(
             action="create_mdev",
             device=dev.name,
@@ -547,10 +542,10 @@ def remove_mdev(
         parent = None if dev.parent is None else host.device(dev.parent)
         type_id = None if dev.mdev is None else dev.mdev.type_id
         if dev.kind != "mdev":
-            refusals.append(_refuse("not_mdev", dev, f"{dev.sys_name} is no mediated device"))
+            refusals.append(refusal("not_mdev", dev, f"{dev.sys_name} is no mediated device"))
         elif parent is None or parent.kind != "pci":
             refusals.append(
-                _refuse("not_mdev", dev, f"{dev.sys_name} has no PCI parent to make it again")
+                refusal("not_mdev", dev, f"{dev.sys_name} has no PCI parent to make it again")
             )
         else:
             refusals += _held(ctx, host, (dev.name,), ctx.state)
@@ -592,14 +587,14 @@ def set_vgpu_type(  # noqa: PLR0913 - the act's options, all keyword-only
         before = "0" if vgpu is None or vgpu.current is None else str(vgpu.current)
         if vgpu is None:
             refusals.append(
-                _refuse("no_vgpu", dev, f"{dev.sys_name} has no NVIDIA vGPU files (nvidia/)")
+                refusal("no_vgpu", dev, f"{dev.sys_name} has no NVIDIA vGPU files (nvidia/)")
             )
         elif type_id not in (0, vgpu.current):
             creatable = {t.id for t in vgpu.creatable}
             if type_id not in creatable:
                 listed = ", ".join(f"{t.id} ({t.name})" for t in vgpu.creatable) or "none"
                 refusals.append(
-                    _refuse(
+                    refusal(
                         "vgpu_type_not_creatable",
                         dev,
                         f"{dev.sys_name} cannot carry vGPU type {type_id} now (creatable: "

@@ -29,6 +29,7 @@ from ._plan import (
     bind_write,
     make_plan,
     prepare_writes,
+    refusal,
     restore_writes,
 )
 from ._readiness import Finding
@@ -690,12 +691,11 @@ def _release_refusals(ctx: Context, entries: list[JournalEntry], force: bool) ->
             mismatch = None if not live.present else _identity_mismatch(member, live)
             if mismatch is not None:
                 refusals.append(
-                    Finding(
-                        code="identity_changed",
-                        severity="blocker",
-                        device=member.name,
-                        message=mismatch,
-                        hint=f"check the host; remove {ctx.state.journal_dir}/{entry.id}.json "
+                    refusal(
+                        "identity_changed",
+                        member.name,
+                        mismatch,
+                        f"check the host; remove {ctx.state.journal_dir}/{entry.id}.json "
                         "by hand once you know the device is as it should be",
                     ),
                 )
@@ -707,14 +707,13 @@ def _release_refusals(ctx: Context, entries: list[JournalEntry], force: bool) ->
             )
             if pids and not force:
                 refusals.append(
-                    Finding(
-                        code="group_in_use",
-                        severity="blocker",
-                        device=member.name,
-                        message=f"/dev/vfio/{group} is open in process "
+                    refusal(
+                        "group_in_use",
+                        member.name,
+                        f"/dev/vfio/{group} is open in process "
                         + ", ".join(map(str, pids))
                         + ": the VM has not let go of the group",
-                        hint="stop the VM first (a host driver bound into a group in use is "
+                        "stop the VM first (a host driver bound into a group in use is "
                         "refused with EBUSY since Linux 5.19)",
                     ),
                 )

@@ -38,6 +38,7 @@ __all__ = [
     "override_write",
     "prepare_writes",
     "probe_write",
+    "refusal",
     "restore_writes",
     "unbind_write",
 ]
@@ -207,8 +208,12 @@ def _member(dev: Device, to_driver: str | None, facts: BindingFacts) -> Member:
     )
 
 
-def _refuse(code: FindingCode, device: Device, message: str, hint: str | None = None) -> Finding:
-    return Finding(code=code, severity="blocker", device=device.name, message=message, hint=hint)
+def refusal(
+    code: FindingCode, device: Device | str, message: str, hint: str | None = None
+) -> Finding:
+    """A finding that refuses an act on *device* (a Device or its name): a blocker."""
+    name = device if isinstance(device, str) else device.name
+    return Finding(code=code, severity="blocker", device=name, message=message, hint=hint)
 
 
 def override_write(addr: str, driver: str | None) -> Write:
@@ -296,7 +301,7 @@ def _group_refusals(
     refusals = []
     if vfio and not host.iommu_enabled:
         refusals.append(
-            _refuse(
+            refusal(
                 "iommu_off",
                 dev,
                 "the IOMMU is off or absent: vfio-pci cannot take a device",
@@ -305,7 +310,7 @@ def _group_refusals(
         )
     elif vfio and dev.iommu_group is None:
         refusals.append(
-            _refuse(
+            refusal(
                 "no_iommu_group",
                 dev,
                 f"{dev.sys_name} is in no IOMMU group: vfio-pci refuses it",
@@ -316,7 +321,7 @@ def _group_refusals(
         pids = facts.open_files.get(f"/dev/vfio/{dev.iommu_group}")
         if pids:
             refusals.append(
-                _refuse(
+                refusal(
                     "group_in_use",
                     dev,
                     f"/dev/vfio/{dev.iommu_group} is open in process "
@@ -329,7 +334,7 @@ def _group_refusals(
         journal = facts.journaled.get(member.sys_name)
         if journal is not None:
             refusals.append(
-                _refuse(
+                refusal(
                     "already_prepared",
                     member,
                     f"{member.sys_name} is already prepared (journal {journal})",
@@ -338,7 +343,7 @@ def _group_refusals(
             )
         if vfio and member.pci is not None and member.pci.sriov_numvfs:
             refusals.append(
-                _refuse(
+                refusal(
                     "sriov_pf_with_vfs",
                     member,
                     f"{member.sys_name} is an SR-IOV physical function with "
@@ -383,7 +388,7 @@ def _host_use(
                 )
                 if pids:
                     refusals.append(
-                        _refuse(
+                        refusal(
                             "device_in_use",
                             other,
                             f"/dev/{cdev.name} is open in process " + ", ".join(map(str, pids)),
@@ -441,7 +446,7 @@ def make_plan(  # noqa: PLR0913 - the host, the devices, the facts, and three op
         infrastructure = [r for r in dev.reasons if r in ("bridge", "pcie_port")]
         if infrastructure:
             refusals.append(
-                _refuse(
+                refusal(
                     "not_passable",
                     dev,
                     f"{dev.sys_name} is a {' and a '.join(infrastructure)}: "
