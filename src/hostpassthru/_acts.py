@@ -350,7 +350,7 @@ def _changes(outcome: ActOutcome, before: Host, after: Host) -> ActOutcome:
 def _held(ctx: Context, host: Host, names: tuple[str, ...], state: StateDir) -> list[Finding]:
     """Refusals for the devices about to vanish or change that a VM (or a journal) holds."""
     open_files = _hostfacts.open_dev_files(ctx.proc) or {}
-    journaled = {m.sys_name: e.id for e in state.entries() for m in e.members}
+    journaled = state.journaled()
     out = []
     for name in names:
         dev = host.device(name)

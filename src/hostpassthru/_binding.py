@@ -154,7 +154,7 @@ def _plan_on(  # noqa: PLR0913 - make_plan's inputs, as plan and prepare gather 
 ) -> Plan:
     """The plan for *devices* on *host*, with the loaded drivers, open files and journals now."""
     chosen = _devices(host, devices)
-    journaled = {m.sys_name: e.id for e in ctx.state.entries() for m in e.members}
+    journaled = ctx.state.journaled()
     facts = BindingFacts(
         drivers=_hostfacts.loaded_drivers(ctx.kernel.sysfs),
         open_files=_hostfacts.open_dev_files(ctx.proc),

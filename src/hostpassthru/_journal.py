@@ -247,6 +247,10 @@ class StateDir:
             out.append(_from_json(text, path))
         return tuple(sorted(out, key=lambda e: (e.created, e.id)))
 
+    def journaled(self) -> dict[str, str]:
+        """Kernel name -> the id of the journal that holds the device, for every one held."""
+        return {m.sys_name: e.id for e in self.entries() for m in e.members}
+
     def holding(self, sys_name: str) -> JournalEntry | None:
         """The journal that holds the device with kernel name *sys_name*, if any."""
         return next((e for e in self.entries() if e.member(sys_name) is not None), None)
