@@ -96,3 +96,14 @@ def active(host: FakeHostState) -> contextlib.AbstractContextManager[hp.Kernel]:
 def states(outcome: hp.Outcome) -> dict[str, str]:
     """Kernel name -> state, for each member of an outcome."""
     return {m.sys_name: m.state for m in outcome.members}
+
+
+def recover_twice(host: FakeHostState) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
+    """recover() in this process on what a child left, twice; the writes of each run."""
+    kernel = SimulatedKernel(host.root, drivers=host.kernel.drivers)
+    with live_host(host.root, kernel=kernel):
+        hp.recover()
+        first = list(kernel.writes)
+        kernel.writes.clear()
+        hp.recover()
+    return first, list(kernel.writes)

@@ -24,7 +24,7 @@ import pytest
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["RNG_IDS", "VirtioRng", "find_virtio_rng", "virtio_rng_guard"]
+__all__ = ["RNG_IDS", "VirtioRng", "find_virtio_rng", "virtio_rng_guard", "write"]
 
 RNG_IDS = (("0x1af4", "0x1044"), ("0x1af4", "0x1005"))
 _LOCK = "/run/lock/hostpassthru-test-virtio-rng.lock"
@@ -73,7 +73,8 @@ def find_virtio_rng() -> str | None:
     return None
 
 
-def _write(path: str, data: str) -> None:
+def write(path: str, data: str) -> None:
+    """Hand *data* to a sysfs file in one write call, as the kernel wants it."""
     fd = os.open(path, os.O_WRONLY)
     try:
         os.write(fd, data.encode())
@@ -87,13 +88,13 @@ def _restore(rng: VirtioRng) -> None:
     current = _driver(rng.address)
     if current != rng.driver:
         with contextlib.suppress(OSError):
-            _write(f"{base}/driver_override", f"{rng.driver}\n" if rng.driver else "\n")
+            write(f"{base}/driver_override", f"{rng.driver}\n" if rng.driver else "\n")
         if current is not None:
             with contextlib.suppress(OSError):
-                _write(f"{base}/driver/unbind", rng.address)
+                write(f"{base}/driver/unbind", rng.address)
         if rng.driver is not None:
             with contextlib.suppress(OSError):
-                _write("/sys/bus/pci/drivers_probe", rng.address)
+                write("/sys/bus/pci/drivers_probe", rng.address)
             deadline = time.monotonic() + 5
             while _driver(rng.address) != rng.driver and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -102,7 +103,7 @@ def _restore(rng: VirtioRng) -> None:
     wanted = "\n" if rng.override in (None, "(null)") else f"{rng.override}\n"
     if _read(f"{base}/driver_override") != (rng.override or "(null)"):
         with contextlib.suppress(OSError):
-            _write(f"{base}/driver_override", wanted)
+            write(f"{base}/driver_override", wanted)
 
 
 @contextlib.contextmanager

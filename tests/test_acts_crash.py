@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 import hostpassthru as hp
-from binding_support import FakeHostState, make_host, tree_state
+from binding_support import FakeHostState, make_host, recover_twice, tree_state
 from hostpassthru.testing import SimulatedKernel, live_host
 
 if TYPE_CHECKING:
@@ -61,17 +61,6 @@ def _run_child(host: FakeHostState, crash: int, action: str, *args: str) -> int:
     return done.returncode
 
 
-def _recover_twice(host: FakeHostState) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
-    """recover() in this process, twice; the writes of each run."""
-    kernel = SimulatedKernel(host.root, drivers=host.kernel.drivers)
-    with live_host(host.root, kernel=kernel):
-        hp.recover()
-        first = list(kernel.writes)
-        kernel.writes.clear()
-        hp.recover()
-    return first, list(kernel.writes)
-
-
 def _act_journals(host: FakeHostState) -> list[str]:
     try:
         return os.listdir(os.path.join(host.state_dir, "acts"))
@@ -101,7 +90,7 @@ class TestCrashThenRecover:
         host = make_host(fixture, tmp_path)
         code = _run_child(host, k, action, *args)
         assert -signal.SIGKILL == code
-        _, second = _recover_twice(host)
+        _, second = recover_twice(host)
         assert [] == host.diff()
         assert [] == _act_journals(host)
         assert [] == second
@@ -116,7 +105,7 @@ class TestCrashThenRecover:
         host.before = tree_state(host.root)
         code = _run_child(host, k, "set_vgpu_type", "0000:41:00.4", "920")
         assert -signal.SIGKILL == code
-        _recover_twice(host)
+        recover_twice(host)
         assert [] == host.diff()
 
     @pytest.mark.parametrize("k", range(2))
@@ -130,7 +119,7 @@ class TestCrashThenRecover:
         before = [d.name for d in hp.scan(sysfs=host.root).devices]
         code = _run_child(host, k, "set_vfs", "0000:3b:00.0", "0")
         assert -signal.SIGKILL == code
-        _, second = _recover_twice(host)
+        _, second = recover_twice(host)
         after = hp.scan(sysfs=host.root)
         assert before == [d.name for d in after.devices]
         pf = after.device("0000:3b:00.0").pci
@@ -144,7 +133,7 @@ class TestCrashThenRecover:
         host = make_host("gvtg-mdev", tmp_path)
         code = _run_child(host, k, "remove_mdev", UUID)
         assert -signal.SIGKILL == code
-        _, second = _recover_twice(host)
+        _, second = recover_twice(host)
         mdev = hp.scan(sysfs=host.root).device(UUID).mdev
         assert "i915-GVTg_V5_4" == (mdev and mdev.type_id)
         assert [] == _act_journals(host)

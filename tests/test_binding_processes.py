@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import hostpassthru as hp
-from binding_support import active, make_host
+from binding_support import active, make_host, recover_twice
 from hostpassthru._journal import StateDir
 from hostpassthru.testing import SimulatedKernel, live_host
 
@@ -70,15 +70,10 @@ class TestCrash:
         proc.communicate(timeout=120)
         if k < 6:
             assert -signal.SIGKILL == proc.returncode
-        kernel = SimulatedKernel(host.root, drivers=host.kernel.drivers)
-        with live_host(host.root, kernel=kernel):
-            hp.recover()
-            first = list(kernel.writes)
-            kernel.writes.clear()
-            hp.recover()
+        first, second = recover_twice(host)
         assert [] == host.diff()
         assert [] == host.journals()
-        assert [] == kernel.writes
+        assert [] == second
         assert (k == 0) == (first == [])
 
     @pytest.mark.parametrize("k", range(1, 9))
@@ -91,14 +86,10 @@ class TestCrash:
         proc.communicate(timeout=120)
         if k < 8:
             assert -signal.SIGKILL == proc.returncode
-        kernel = SimulatedKernel(host.root, drivers=host.kernel.drivers)
-        with live_host(host.root, kernel=kernel):
-            hp.recover()
-            kernel.writes.clear()
-            hp.recover()
+        _, second = recover_twice(host)
         assert [] == host.diff()
         assert [] == host.journals()
-        assert [] == kernel.writes
+        assert [] == second
 
 
 class TestRivals:

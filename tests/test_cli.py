@@ -91,7 +91,7 @@ class TestList:
         assert True is doc["iommu_enabled"]
         assert [] == doc["problems"]
         assert 4 == len(doc["devices"])
-        assert {
+        expected = {
             "name": "pci_0000_01_00_0",
             "sys_name": "0000:01:00.0",
             "kind": "pci",
@@ -105,24 +105,8 @@ class TestList:
             "reasons": [],
             "usb": None,
             "scsi": None,
-        } == {
-            k: gpu[k]
-            for k in (
-                "name",
-                "sys_name",
-                "kind",
-                "parent",
-                "children",
-                "driver",
-                "iommu_group",
-                "vendor_id",
-                "product_id",
-                "eligible",
-                "reasons",
-                "usb",
-                "scsi",
-            )
         }
+        assert expected == {k: gpu[k] for k in expected}
         assert {
             "class_code": 0x030000,
             "subsystem_vendor_id": 0x3842,
@@ -246,25 +230,49 @@ group 8: NVMe controller: passes alone
 """
 
 
+TREE_BOOT_VGA = """\
+0000:00:03.1  PCI bridge  [pcieport]  group 7  (bridge, pcie_port, has_passthrough_children)
+|-- 0000:0a:00.0  GPU  [amdgpu]  group 8  [passthrough]
+`-- 0000:0a:00.1  audio function  [snd_hda_intel]  group 8  [passthrough]
+"""
+
+GROUPS_BOOT_VGA = """\
+group 7: bridges and ports only: nothing to pass
+  0000:00:03.1  PCI bridge  [pcieport]  (stays with the host)
+
+group 8: GPU with its audio function: pass both
+  0000:0a:00.0  GPU  [amdgpu]
+  0000:0a:00.1  audio function  [snd_hda_intel]
+"""
+
+
 class TestTreeAndGroups:
     """hostpassthru tree and groups, written out by hand."""
 
-    def test_tree(
-        self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
+    @pytest.mark.parametrize(
+        ("command", "fixture", "expected"),
+        [
+            # The host as one ASCII tree when stdout is not a terminal.
+            ("tree", "desktop-gpu", TREE_DESKTOP),
+            # Each group with its members and a verdict.
+            ("groups", "desktop-gpu", GROUPS_DESKTOP),
+            # The boot-VGA host: a port alone, and a GPU with its audio.
+            ("tree", "ready-boot-vga", TREE_BOOT_VGA),
+            ("groups", "ready-boot-vga", GROUPS_BOOT_VGA),
+        ],
+    )
+    def test_printed(
+        self,
+        sysfs_tree: Callable[[str], str],
+        capsys: pytest.CaptureFixture[str],
+        command: str,
+        fixture: str,
+        expected: str,
     ) -> None:
-        """The host as one ASCII tree when stdout is not a terminal."""
-        code, out, err = run(["tree", "--sysfs", sysfs_tree("desktop-gpu")], capsys)
+        """The whole output for a pipe, exit 0, nothing on stderr."""
+        code, out, err = run([command, "--sysfs", sysfs_tree(fixture)], capsys)
         assert 0 == code
-        assert TREE_DESKTOP == out
-        assert "" == err
-
-    def test_groups(
-        self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
-    ) -> None:
-        """Each group with its members and a verdict."""
-        code, out, err = run(["groups", "--sysfs", sysfs_tree("desktop-gpu")], capsys)
-        assert 0 == code
-        assert GROUPS_DESKTOP == out
+        assert expected == out
         assert "" == err
 
     def test_groups_iommu_off(self, fs: object, capsys: pytest.CaptureFixture[str]) -> None:
@@ -479,21 +487,6 @@ class TestEveryCommandEveryFixture:
         assert "" == done.stderr
 
 
-TREE_BOOT_VGA = """\
-0000:00:03.1  PCI bridge  [pcieport]  group 7  (bridge, pcie_port, has_passthrough_children)
-|-- 0000:0a:00.0  GPU  [amdgpu]  group 8  [passthrough]
-`-- 0000:0a:00.1  audio function  [snd_hda_intel]  group 8  [passthrough]
-"""
-
-GROUPS_BOOT_VGA = """\
-group 7: bridges and ports only: nothing to pass
-  0000:00:03.1  PCI bridge  [pcieport]  (stays with the host)
-
-group 8: GPU with its audio function: pass both
-  0000:0a:00.0  GPU  [amdgpu]
-  0000:0a:00.1  audio function  [snd_hda_intel]
-"""
-
 TREE_UNICODE = (
     "0000:00:03.1  PCI bridge  [pcieport]  group 7  "
     "\x1b[2m(bridge, pcie_port, has_passthrough_children)\x1b[0m\n"
@@ -514,26 +507,8 @@ class FakeTerminal(io.StringIO):
         return True
 
 
-class TestSecondFixture:
-    """tree and groups on the boot-VGA host, written out by hand."""
-
-    def test_tree(
-        self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
-    ) -> None:
-        """ASCII tree for a pipe."""
-        code, out, err = run(["tree", "--sysfs", sysfs_tree("ready-boot-vga")], capsys)
-        assert 0 == code
-        assert TREE_BOOT_VGA == out
-        assert "" == err
-
-    def test_groups(
-        self, sysfs_tree: Callable[[str], str], capsys: pytest.CaptureFixture[str]
-    ) -> None:
-        """A port alone, and a GPU with its audio."""
-        code, out, err = run(["groups", "--sysfs", sysfs_tree("ready-boot-vga")], capsys)
-        assert 0 == code
-        assert GROUPS_BOOT_VGA == out
-        assert "" == err
+class TestTerminal:
+    """tree on a terminal, on the boot-VGA host."""
 
     def test_terminal(
         self, sysfs_tree: Callable[[str], str], monkeypatch: pytest.MonkeyPatch

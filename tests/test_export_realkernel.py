@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from hostpassthru import _cli
+from realkernel import write
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -20,14 +21,6 @@ if TYPE_CHECKING:
     import realkernel
 
 NS = "hostpassthru.feature.node.kubernetes.io"
-
-
-def _write(path: str, data: str) -> None:
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        os.write(fd, data.encode())
-    finally:
-        os.close(fd)
 
 
 def _read(path: str) -> str:
@@ -66,10 +59,10 @@ def test_unbinding_the_rng_changes_the_counts(
     stem = f"{NS}/pci-{vendor}-{device}"
     before = labels(tmp_path, capsys)
 
-    _write(f"{virtio_rng.sysfs_dir}/driver/unbind", virtio_rng.address)
+    write(f"{virtio_rng.sysfs_dir}/driver/unbind", virtio_rng.address)
     unbound = labels(tmp_path, capsys)
 
-    _write("/sys/bus/pci/drivers_probe", virtio_rng.address)
+    write("/sys/bus/pci/drivers_probe", virtio_rng.address)
     deadline = time.monotonic() + 5
     while not os.path.exists(f"{virtio_rng.sysfs_dir}/driver") and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -82,6 +82,15 @@ L: driver=../../../bus/pci/drivers/nvidia
 """
 
 
+def _mdev(type_id: str) -> str:
+    """The recording of an unbound mdev of *type_id* beneath the GPU of PCI."""
+    return f"""
+P: /devices/pci0000:00/0000:00:03.0/{UUID}
+E: SUBSYSTEM=mdev
+L: mdev_type=../mdev_supported_types/{type_id}
+"""
+
+
 def _host(tmp_path: Path, text: str) -> hp.Host:
     return hp.scan(sysfs=materialize(parse_recording(text), tmp_path))
 
@@ -148,12 +157,7 @@ L: iommu_group=../../../../kernel/iommu_groups/0
         """An mdev whose parent lists no such type keeps its type id, no name."""
         host = _host(
             tmp_path,
-            PCI
-            + f"""
-P: /devices/pci0000:00/0000:00:03.0/{UUID}
-E: SUBSYSTEM=mdev
-L: mdev_type=../mdev_supported_types/nvidia-99
-""",
+            PCI + _mdev("nvidia-99"),
         )
         dev = host.device(MDEV)
         assert hp.MdevInfo(type_id="nvidia-99", type_name=None, device_api=None) == dev.mdev
@@ -219,12 +223,7 @@ class TestReadiness:
         """An mdev without a driver needs one: VFIO cannot open it."""
         host = _host(
             tmp_path,
-            PCI
-            + f"""
-P: /devices/pci0000:00/0000:00:03.0/{UUID}
-E: SUBSYSTEM=mdev
-L: mdev_type=../mdev_supported_types/nvidia-63
-""",
+            PCI + _mdev("nvidia-63"),
         )
         a = hp.check(MDEV, host=host)
         assert "needs_preparation" == a.verdict

@@ -16,15 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import hostpassthru as hp
 from hostpassthru import _seam, _watch
+from realkernel import write
 from watchtree import Lines, wait_ready
 
 if TYPE_CHECKING:
     from realkernel import VirtioRng
-
-
-def _write(path: str, data: str) -> None:
-    with open(path, "w", encoding="ascii") as f:
-        f.write(data)
 
 
 def _name(rng: VirtioRng) -> str:
@@ -52,11 +48,11 @@ def test_watch_json_reports_unbind_bind_and_change_within_2_s(virtio_rng: Virtio
     try:
         ready = wait_ready(proc)
         lines = Lines(proc.stdout)
-        _write(f"{virtio_rng.sysfs_dir}/driver/unbind", virtio_rng.address)
+        write(f"{virtio_rng.sysfs_dir}/driver/unbind", virtio_rng.address)
         unbound = lines.next(2)
-        _write("/sys/bus/pci/drivers/virtio-pci/bind", virtio_rng.address)
+        write("/sys/bus/pci/drivers/virtio-pci/bind", virtio_rng.address)
         bound = lines.next(2)
-        _write(f"{virtio_rng.sysfs_dir}/uevent", "change")
+        write(f"{virtio_rng.sysfs_dir}/uevent", "change")
         changed = lines.next(2)
     finally:
         proc.send_signal(signal.SIGINT)
@@ -80,7 +76,7 @@ def test_watch_json_reports_unbind_bind_and_change_within_2_s(virtio_rng: Virtio
 def test_a_change_right_after_the_watch_starts_is_not_lost(virtio_rng: VirtioRng) -> None:
     """The monitor opens before the first scan: an unbind at once still arrives."""
     with hp.watch() as w:
-        _write(f"{virtio_rng.sysfs_dir}/driver/unbind", virtio_rng.address)
+        write(f"{virtio_rng.sysfs_dir}/driver/unbind", virtio_rng.address)
         change = w.next_change(timeout=5)
     assert change is not None
     assert [(_name(virtio_rng), ("virtio-pci", None))] == [
@@ -94,9 +90,9 @@ def test_an_overflow_rescans_instead_of_leaving_a_gap(virtio_rng: VirtioRng) -> 
     with _watch.Watch(target, coalesce=0.15, interval=0.5, source="kernel", buffer_size=1) as w:
         # The smallest buffer the kernel allows holds a few uevents; 50 overflow it.
         for _ in range(50):
-            _write(f"{virtio_rng.sysfs_dir}/uevent", "change")
+            write(f"{virtio_rng.sysfs_dir}/uevent", "change")
         change = w.next_change(timeout=5)
-        _write(f"{virtio_rng.sysfs_dir}/uevent", "change")
+        write(f"{virtio_rng.sysfs_dir}/uevent", "change")
         after = w.next_change(timeout=5)
     assert change is not None
     assert "overflow" == change.cause

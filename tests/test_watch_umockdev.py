@@ -19,7 +19,7 @@ import pytest
 import uevents
 from conftest import UMOCKDEV
 from hostpassthru.testing import materialize
-from watchtree import Lines, add, rebind, remove, wait_ready
+from watchtree import GPU, GPU_AUDIO, STICK, STICK_RECORDING, Lines, add, rebind, remove, wait_ready
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -27,29 +27,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.umockdev
 
-GPU = "/devices/pci0000:00/0000:00:01.0/0000:01:00.0"
-GPU_AUDIO = "/devices/pci0000:00/0000:00:01.0/0000:01:00.1"
-STICK = "/devices/pci0000:00/0000:00:14.0/usb1/1-2"
-STICK_RECORDING = f"""
-P: {STICK}
-E: SUBSYSTEM=usb
-E: DEVTYPE=usb_device
-A: idVendor=0781\\n
-A: idProduct=5581\\n
-A: bDeviceClass=00\\n
-A: busnum=1\\n
-A: devnum=2\\n
-A: speed=480\\n
-A: manufacturer=SanDisk\\n
-A: product=Ultra\\n
-L: driver=../../../../../bus/usb/drivers/usb
-
-P: {STICK}/1-2:1.0
-E: SUBSYSTEM=usb
-E: DEVTYPE=usb_interface
-A: bInterfaceClass=08\\n
-L: driver=../../../../../../bus/usb/drivers/usb-storage
-"""
 PF_DIR = "/devices/pci0000:00/0000:00:01.0/0000:01:00.0/0000:02:00.0"
 PF = f"{PF_DIR}/0000:03:00.0"
 #: Eight new virtual functions of the i40e in server-sriov (it has two already).

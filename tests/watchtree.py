@@ -12,7 +12,42 @@ from typing import IO
 
 from hostpassthru.testing import materialize, parse_recording
 
-__all__ = ["Lines", "add", "rebind", "remove", "wait_ready"]
+__all__ = [
+    "GPU",
+    "GPU_AUDIO",
+    "STICK",
+    "STICK_RECORDING",
+    "Lines",
+    "add",
+    "rebind",
+    "remove",
+    "wait_ready",
+]
+
+#: The desktop-gpu fixture's GPU and its audio function, and a USB stick to plug into it.
+GPU = "/devices/pci0000:00/0000:00:01.0/0000:01:00.0"
+GPU_AUDIO = "/devices/pci0000:00/0000:00:01.0/0000:01:00.1"
+STICK = "/devices/pci0000:00/0000:00:14.0/usb1/1-2"
+STICK_RECORDING = f"""
+P: {STICK}
+E: SUBSYSTEM=usb
+E: DEVTYPE=usb_device
+A: idVendor=0781\\n
+A: idProduct=5581\\n
+A: bDeviceClass=00\\n
+A: busnum=1\\n
+A: devnum=2\\n
+A: speed=480\\n
+A: manufacturer=SanDisk\\n
+A: product=Ultra\\n
+L: driver=../../../../../bus/usb/drivers/usb
+
+P: {STICK}/1-2:1.0
+E: SUBSYSTEM=usb
+E: DEVTYPE=usb_interface
+A: bInterfaceClass=08\\n
+L: driver=../../../../../../bus/usb/drivers/usb-storage
+"""
 
 
 def add(top: str, recording: str) -> None:
