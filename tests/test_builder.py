@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from hostpassthru._records import ClassDeviceRecord, DeviceRecord, ProcRecord, Snapshot
+import hostpassthru as hp
+from hostpassthru._records import (
+    ClassDeviceRecord,
+    DeviceRecord,
+    MdevTypeRecord,
+    ProcRecord,
+    Snapshot,
+)
 from hostpassthru._tree import build, parse_proc
 
 R = "devices/pci0000:00"
@@ -64,6 +71,13 @@ class TestPciText:
         """Before Linux 3.16 there is no file: None."""
         pci = build(snapshot(gpu())).device("0000:01:00.0").pci
         assert None is (pci.driver_override if pci else "no pci facts")
+
+    def test_malformed_decimal(self) -> None:
+        """A decimal attribute that is no number is None and a problem naming it."""
+        host = build(snapshot(gpu(numa_node="far")))
+        pci = host.device("0000:01:00.0").pci
+        assert None is (pci and pci.numa_node)
+        assert ("0000:01:00.0: numa_node: malformed value 'far'",) == host.problems
 
     def test_modalias(self) -> None:
         """Modalias is kept as it is."""
@@ -226,3 +240,191 @@ class TestHostFields:
             ),
         )
         assert f"{R}/0000:01:00.0/net/eth0" == host.class_devices[0].path
+
+
+def vf(**nvidia: str) -> DeviceRecord:
+    """A VF with these files under nvidia/."""
+    return DeviceRecord(
+        kind="pci",
+        sys_name="0000:41:00.4",
+        path=f"{R}/0000:41:00.4",
+        driver="nvidia",
+        attributes={"class": "0x030200", **{f"nvidia/{k}": v for k, v in nvidia.items()}},
+        physfn="0000:41:00.0",
+    )
+
+
+class TestVgpuFiles:
+    """NVIDIA's nvidia/ files of a VF, each read on its own."""
+
+    def test_none(self) -> None:
+        """Without the files a function has no vGPU facts."""
+        pci = build(snapshot(vf())).device("0000:41:00.4").pci
+        assert None is (pci and pci.vgpu)
+
+    def test_creatable_alone(self) -> None:
+        """The types without a current_vgpu_type file: current unknown."""
+        pci = (
+            build(snapshot(vf(creatable_vgpu_types="921 : NVIDIA L4-2Q")))
+            .device("0000:41:00.4")
+            .pci
+        )
+        expected = hp.VgpuInfo(creatable=(hp.VgpuType(id=921, name="NVIDIA L4-2Q"),), current=None)
+        assert expected == (pci and pci.vgpu)
+
+    def test_current_alone(self) -> None:
+        """current_vgpu_type without creatable_vgpu_types: no types."""
+        pci = build(snapshot(vf(current_vgpu_type="921"))).device("0000:41:00.4").pci
+        assert hp.VgpuInfo(creatable=(), current=921) == (pci and pci.vgpu)
+
+    def test_malformed_current(self) -> None:
+        """An unreadable current type is None and a problem naming the file."""
+        host = build(snapshot(vf(current_vgpu_type="lots")))
+        pci = host.device("0000:41:00.4").pci
+        assert hp.VgpuInfo(creatable=(), current=None) == (pci and pci.vgpu)
+        assert ("0000:41:00.4: nvidia/current_vgpu_type: malformed value 'lots'",) == host.problems
+
+    def test_bad_type_lines(self) -> None:
+        """Each line that names no type is skipped and said; the others are kept."""
+        host = build(snapshot(vf(creatable_vgpu_types="ID : vGPU Name\nx\n7 : X-1Q\ny")))
+        pci = host.device("0000:41:00.4").pci
+        assert (hp.VgpuType(id=7, name="X-1Q"),) == (pci.vgpu.creatable if pci and pci.vgpu else ())
+        assert (
+            "0000:41:00.4: nvidia/creatable_vgpu_types: skipped 'x'",
+            "0000:41:00.4: nvidia/creatable_vgpu_types: skipped 'y'",
+        ) == host.problems
+
+
+IGPU = f"{R}/0000:00:02.0"
+UUID = "4b20d080-1b54-4048-85b3-a6a62d165c01"
+MDEV = "mdev_4b20d080_1b54_4048_85b3_a6a62d165c01"
+
+
+def mdev_types(*types: tuple[str, dict[str, str]], parent: str = IGPU) -> Snapshot:
+    """The iGPU (with the mdev beneath it, of type i915-A) and these types of *parent*."""
+    igpu = DeviceRecord(
+        kind="pci",
+        sys_name="0000:00:02.0",
+        path=IGPU,
+        driver="i915",
+        attributes={"class": "0x030000"},
+    )
+    mdev = DeviceRecord(
+        kind="mdev",
+        sys_name=UUID,
+        path=f"{IGPU}/{UUID}",
+        driver="intel_vgpu_mdev",
+        attributes={},
+        mdev_type="i915-A",
+    )
+    return Snapshot(
+        root="/sys",
+        source="sysfs",
+        records=(igpu, mdev),
+        groups={},
+        mdev_types=tuple(
+            MdevTypeRecord(
+                parent=parent,
+                type_id=type_id,
+                attributes=attributes,
+                devices=(UUID,) if type_id == "i915-A" else (),
+            )
+            for type_id, attributes in types
+        ),
+    )
+
+
+class TestMdevTypes:
+    """A parent's mdev_supported_types, and an mdev's type looked up in them."""
+
+    def test_in_id_order(self) -> None:
+        """The types come sorted by id, each with the names of its devices."""
+        snap = mdev_types(("i915-B", {}), ("i915-A", {"available_instances": "2"}))
+        expected = (
+            hp.MdevType(
+                id="i915-A",
+                name=None,
+                description=None,
+                device_api=None,
+                available_instances=2,
+                devices=(MDEV,),
+            ),
+            hp.MdevType(
+                id="i915-B",
+                name=None,
+                description=None,
+                device_api=None,
+                available_instances=None,
+                devices=(),
+            ),
+        )
+        assert expected == build(snap).device("0000:00:02.0").mdev_types
+
+    def test_empty_texts_are_none(self) -> None:
+        """An empty name, description or device_api reads as None."""
+        snap = mdev_types(("i915-A", {"name": "", "description": "", "device_api": ""}))
+        (t,) = build(snap).device("0000:00:02.0").mdev_types
+        assert None is t.name
+        assert None is t.description
+        assert None is t.device_api
+
+    def test_texts(self) -> None:
+        """name, description and device_api as written."""
+        attributes = {"name": "GVTg_V5_4", "description": "weight: 4", "device_api": "vfio-pci"}
+        (t,) = build(mdev_types(("i915-A", attributes))).device("0000:00:02.0").mdev_types
+        assert "GVTg_V5_4" == t.name
+        assert "weight: 4" == t.description
+        assert "vfio-pci" == t.device_api
+
+    @pytest.mark.parametrize("text", ["many", "-1"])
+    def test_malformed_available_instances(self, text: str) -> None:
+        """A count that is no whole number from 0 up is None and a problem."""
+        host = build(mdev_types(("i915-A", {"available_instances": text})))
+        (t,) = host.device("0000:00:02.0").mdev_types
+        assert None is t.available_instances
+        assert (f"i915-A: available_instances: malformed value {text!r}",) == host.problems
+
+    def test_available_instances_in_decimal(self) -> None:
+        """The count is decimal: 10 is ten."""
+        snap = mdev_types(("i915-A", {"available_instances": "10"}))
+        (t,) = build(snap).device("0000:00:02.0").mdev_types
+        assert 10 == t.available_instances
+
+    def test_zero_available_instances(self) -> None:
+        """0 left is 0, not unknown."""
+        (t,) = (
+            build(mdev_types(("i915-A", {"available_instances": "0"})))
+            .device("0000:00:02.0")
+            .mdev_types
+        )
+        assert 0 == t.available_instances
+
+    def test_mdev_type_from_its_parent(self) -> None:
+        """The mdev's type name and API come from its parent's type directory."""
+        snap = mdev_types(("i915-A", {"name": "GVTg_V5_4", "device_api": "vfio-pci"}))
+        expected = hp.MdevInfo(type_id="i915-A", type_name="GVTg_V5_4", device_api="vfio-pci")
+        assert expected == build(snap).device(MDEV).mdev
+
+    def test_mdev_type_with_empty_texts(self) -> None:
+        """An empty name or API of the type reads as None for the mdev too."""
+        snap = mdev_types(("i915-A", {"name": "", "device_api": ""}))
+        assert (
+            hp.MdevInfo(type_id="i915-A", type_name=None, device_api=None)
+            == build(snap).device(MDEV).mdev
+        )
+
+    def test_type_of_another_parent(self) -> None:
+        """A type of the same id beneath another device is not the mdev's."""
+        snap = mdev_types(
+            ("i915-A", {"name": "GVTg_V5_4", "device_api": "vfio-pci"}), parent=f"{R}/0000:00:03.0"
+        )
+        assert (
+            hp.MdevInfo(type_id="i915-A", type_name=None, device_api=None)
+            == build(snap).device(MDEV).mdev
+        )
+
+    def test_mdev_has_no_ids(self) -> None:
+        """An mdev has no vendor or product of its own."""
+        dev = build(mdev_types(("i915-A", {}))).device(MDEV)
+        assert None is dev.vendor_id
+        assert None is dev.product_id

@@ -12,7 +12,13 @@ import pytest
 
 import hostpassthru as hp
 from hostpassthru._readiness import ENABLE_HINT
-from hostpassthru._records import ClassDeviceRecord, DeviceRecord, ProcRecord, Snapshot
+from hostpassthru._records import (
+    ClassDeviceRecord,
+    DeviceRecord,
+    MdevTypeRecord,
+    ProcRecord,
+    Snapshot,
+)
 from hostpassthru._tree import build, parse_proc
 
 R = "devices/pci0000:00"
@@ -73,6 +79,7 @@ def host(
     groups: dict[int, tuple[str, ...]] | None = None,
     classes: tuple[ClassDeviceRecord, ...] = (),
     proc_record: ProcRecord | None = None,
+    mdev_types: tuple[MdevTypeRecord, ...] = (),
 ) -> hp.Host:
     """Build a host from records; /proc as given, else an empty one."""
     return build(
@@ -83,6 +90,7 @@ def host(
             groups=groups or {},
             class_devices=classes,
             proc=proc_record or proc(),
+            mdev_types=mdev_types,
         ),
     )
 
@@ -165,35 +173,42 @@ class TestIommuStatus:
         """With groups there is nothing to advise."""
         assert None is hp.iommu_status(host=gpu_group(None)).hint
 
-    def test_vfio_pci_ids(self) -> None:
-        """vfio-pci.ids lists ids, comma-separated."""
-        h = host(proc_record=proc(cmdline="vfio-pci.ids=10de:1b81,10de:10f0"))
-        assert ("10de:1b81", "10de:10f0") == hp.iommu_status(host=h).vfio_pci_ids
-
-    def test_vfio_pci_ids_underscore(self) -> None:
-        """The module parameter may be written vfio_pci.ids as well."""
-        h = host(proc_record=proc(cmdline="quiet vfio_pci.ids=8086:1521"))
-        assert ("8086:1521",) == hp.iommu_status(host=h).vfio_pci_ids
-
-    def test_last_option_wins(self) -> None:
-        """Of repeated options the last counts, as the kernel reads them."""
-        h = host(proc_record=proc(cmdline="intel_iommu=off intel_iommu=on"))
-        assert "on" == hp.iommu_status(host=h).intel_iommu
-
-    def test_option_without_value(self) -> None:
-        """An option given without '=' has the empty value."""
-        h = host(proc_record=proc(cmdline="iommu amd_iommu=on"))
-        assert "" == hp.iommu_status(host=h).iommu
-
-    def test_amd_iommu(self) -> None:
-        """amd_iommu= is read."""
-        h = host(proc_record=proc(cmdline="iommu amd_iommu=on"))
-        assert "on" == hp.iommu_status(host=h).amd_iommu
-
-    def test_acs_override_option(self) -> None:
-        """pcie_acs_override= is read."""
-        h = host(proc_record=proc(cmdline="pcie_acs_override=downstream,multifunction"))
-        assert "downstream,multifunction" == hp.iommu_status(host=h).acs_override
+    @pytest.mark.parametrize(
+        ("cmdline", "field", "expected"),
+        [
+            # vfio-pci.ids lists ids, comma-separated.
+            pytest.param(
+                "vfio-pci.ids=10de:1b81,10de:10f0",
+                "vfio_pci_ids",
+                ("10de:1b81", "10de:10f0"),
+                id="vfio_pci_ids",
+            ),
+            # The module parameter may be written vfio_pci.ids as well.
+            pytest.param(
+                "quiet vfio_pci.ids=8086:1521",
+                "vfio_pci_ids",
+                ("8086:1521",),
+                id="vfio_pci_ids_underscore",
+            ),
+            # Of repeated options the last counts, as the kernel reads them.
+            pytest.param(
+                "intel_iommu=off intel_iommu=on", "intel_iommu", "on", id="last_option_wins"
+            ),
+            # An option given without '=' has the empty value.
+            pytest.param("iommu amd_iommu=on", "iommu", "", id="option_without_value"),
+            pytest.param("iommu amd_iommu=on", "amd_iommu", "on", id="amd_iommu"),
+            pytest.param(
+                "pcie_acs_override=downstream,multifunction",
+                "acs_override",
+                "downstream,multifunction",
+                id="acs_override",
+            ),
+        ],
+    )
+    def test_option(self, cmdline: str, field: str, expected: object) -> None:
+        """Each option the status reads from the kernel command line."""
+        status = hp.iommu_status(host=host(proc_record=proc(cmdline=cmdline)))
+        assert expected == getattr(status, field)
 
     def test_remapping(self) -> None:
         """IR- chips in /proc/interrupts mean interrupt remapping."""
@@ -388,6 +403,71 @@ PREPARE_HINT = (
     "hostpassthru prepare {} (moves its whole group to vfio-pci, journaled; "
     "hostpassthru release gives it back)"
 )
+
+L4_PF = pci(f"{R}/0000:41:00.0", "0x030200", "nvidia", sriov_numvfs="1")
+VGPU_HEADER = "ID    : vGPU Name\n"
+
+
+def vgpu_vf(driver: str | None = "nvidia", **nvidia: str) -> hp.Host:
+    """VF 0 of an L4 (0000:41:00.4, group 200) with these nvidia/ files, beside its PF."""
+    vf = DeviceRecord(
+        kind="pci",
+        sys_name="0000:41:00.4",
+        path=f"{R}/0000:41:00.4",
+        driver=driver,
+        attributes={
+            "class": "0x030200",
+            "reset_method": "flr",
+            **{f"nvidia/{name}": text for name, text in nvidia.items()},
+        },
+        has_reset=True,
+        physfn="0000:41:00.0",
+    )
+    return host(L4_PF, vf, groups={32: ("0000:41:00.0",), 200: ("0000:41:00.4",)})
+
+
+L4_VF_NOTE = finding(
+    "sriov_vf",
+    "info",
+    "pci_0000_41_00_4",
+    "0000:41:00.4 is an SR-IOV virtual function of pci_0000_41_00_0",
+    "keep pci_0000_41_00_0 bound to its host driver while the VF is in use",
+)
+IGPU = f"{R}/0000:00:02.0"
+UUID = "4b20d080-1b54-4048-85b3-a6a62d165c01"
+MDEV = "mdev_4b20d080_1b54_4048_85b3_a6a62d165c01"
+
+
+def mdev_host(
+    *,
+    driver: str | None = "intel_vgpu_mdev",
+    link: str | None = "i915-GVTg_V5_4",
+    name: str = "GVTg_V5_4",
+    parent: bool = True,
+) -> hp.Host:
+    """An mdev of the iGPU's type i915-GVTg_V5_4 (named *name*), or no type link, or no parent."""
+    mdev = DeviceRecord(
+        kind="mdev",
+        sys_name=UUID,
+        path=f"{IGPU}/{UUID}",
+        driver=driver,
+        attributes={},
+        mdev_type=link,
+    )
+    types = (
+        MdevTypeRecord(
+            parent=IGPU,
+            type_id="i915-GVTg_V5_4",
+            attributes={"name": name, "device_api": "vfio-pci"},
+            devices=(UUID,),
+        ),
+    )
+    igpu = pci(IGPU, "0x030000", "i915")
+    records = (igpu, mdev) if parent else (mdev,)
+    return host(*records, groups={1: ("0000:00:02.0",)}, mdev_types=types)
+
+
+MDEV_STAYS = "only it goes, its parent stays with the host"
 
 #: A host, the device checked, and every finding on it, most severe first.
 MESSAGES: dict[str, tuple[Callable[[], hp.Host], str, list[hp.Finding]]] = {
@@ -658,6 +738,181 @@ MESSAGES: dict[str, tuple[Callable[[], hp.Host], str, list[hp.Finding]]] = {
         "0000:03:00.0",
         [],
     ),
+    # A udevadm dump without PCI_CLASS: the function may be a bridge.
+    "class_unknown": (
+        lambda: host(
+            DeviceRecord(
+                kind="pci",
+                sys_name="0000:01:00.0",
+                path=GPU,
+                driver="vfio-pci",
+                attributes={"vendor": "0x10de", "reset_method": "flr"},
+                has_reset=True,
+            ),
+            groups={1: ("0000:01:00.0",)},
+        ),
+        "0000:01:00.0",
+        [
+            finding(
+                "class_unknown",
+                "blocker",
+                "pci_0000_01_00_0",
+                "0000:01:00.0's PCI class is unknown (no class attribute, no PCI_CLASS "
+                "property): it may be a bridge, which cannot be passed",
+                "record the host with hostpassthru record, which keeps the class",
+            ),
+        ],
+    ),
+    "vgpu": (
+        lambda: vgpu_vf(
+            creatable_vgpu_types=VGPU_HEADER + "921   : NVIDIA L4-2Q\n", current_vgpu_type="921"
+        ),
+        "0000:41:00.4",
+        [
+            finding(
+                "vgpu",
+                "info",
+                "pci_0000_41_00_4",
+                "0000:41:00.4 carries vGPU type 921 (NVIDIA L4-2Q): NVIDIA's driver passes it "
+                "as it is, without vfio-pci",
+                "keep it bound to nvidia; pass it to the VM as a PCI host device",
+            ),
+            L4_VF_NOTE,
+        ],
+    ),
+    # A type no longer among the creatable ones has no name to show.
+    "vgpu_unnamed": (
+        lambda: vgpu_vf(creatable_vgpu_types=VGPU_HEADER, current_vgpu_type="920"),
+        "0000:41:00.4",
+        [
+            finding(
+                "vgpu",
+                "info",
+                "pci_0000_41_00_4",
+                "0000:41:00.4 carries vGPU type 920: NVIDIA's driver passes it as it is, "
+                "without vfio-pci",
+                "keep it bound to nvidia; pass it to the VM as a PCI host device",
+            ),
+            L4_VF_NOTE,
+        ],
+    ),
+    "vgpu_unbound": (
+        lambda: vgpu_vf(driver=None, current_vgpu_type="921 : NVIDIA L4-2Q"),
+        "0000:41:00.4",
+        [
+            finding(
+                "vgpu",
+                "info",
+                "pci_0000_41_00_4",
+                "0000:41:00.4 carries vGPU type 921: NVIDIA's driver passes it as it is, "
+                "without vfio-pci",
+                "keep it bound to its driver; pass it to the VM as a PCI host device",
+            ),
+            L4_VF_NOTE,
+        ],
+    ),
+    "vgpu_type_unset": (
+        lambda: vgpu_vf(
+            creatable_vgpu_types=VGPU_HEADER + "557 : NVIDIA L4-1B\n558 : NVIDIA L4-2B\n",
+            current_vgpu_type="0",
+        ),
+        "0000:41:00.4",
+        [
+            finding(
+                "vgpu_type_unset",
+                "action",
+                "pci_0000_41_00_4",
+                "0000:41:00.4 carries no vGPU type yet: NVIDIA's driver passes the VF only "
+                "once one is set",
+                "choose one of 557 (NVIDIA L4-1B), 558 (NVIDIA L4-2B) and write its id to "
+                "/sys/bus/pci/devices/0000:41:00.4/nvidia/current_vgpu_type",
+            ),
+            L4_VF_NOTE,
+        ],
+    ),
+    "vgpu_no_room": (
+        lambda: vgpu_vf(creatable_vgpu_types=VGPU_HEADER, current_vgpu_type="0"),
+        "0000:41:00.4",
+        [
+            finding(
+                "vgpu_type_unset",
+                "action",
+                "pci_0000_41_00_4",
+                "0000:41:00.4 carries no vGPU type yet: NVIDIA's driver passes the VF only "
+                "once one is set, and the card has no room for another vGPU",
+                "remove a vGPU from another VF of the card (write 0 to its current_vgpu_type)",
+            ),
+            L4_VF_NOTE,
+        ],
+    ),
+    # An unreadable current type says nothing of the vGPU; the VF is still NVIDIA's
+    # to pass, so nvidia is no host driver.
+    "vgpu_current_unreadable": (
+        lambda: vgpu_vf(creatable_vgpu_types=VGPU_HEADER, current_vgpu_type="lots"),
+        "0000:41:00.4",
+        [L4_VF_NOTE],
+    ),
+    "mdev": (
+        mdev_host,
+        UUID,
+        [
+            finding(
+                "mdev",
+                "info",
+                MDEV,
+                f"a mediated device of type GVTg_V5_4 on pci_0000_00_02_0: {MDEV_STAYS}",
+            ),
+        ],
+    ),
+    "mdev_type_without_name": (
+        lambda: mdev_host(name=""),
+        UUID,
+        [
+            finding(
+                "mdev",
+                "info",
+                MDEV,
+                f"a mediated device of type i915-GVTg_V5_4 on pci_0000_00_02_0: {MDEV_STAYS}",
+            ),
+        ],
+    ),
+    "mdev_without_type": (
+        lambda: mdev_host(link=None),
+        UUID,
+        [finding("mdev", "info", MDEV, f"a mediated device on pci_0000_00_02_0: {MDEV_STAYS}")],
+    ),
+    "mdev_parent_not_a_node": (
+        lambda: mdev_host(parent=False),
+        UUID,
+        [
+            finding(
+                "mdev",
+                "info",
+                MDEV,
+                f"a mediated device of type GVTg_V5_4 on a parent that is not a node: {MDEV_STAYS}",
+            ),
+        ],
+    ),
+    "mdev_no_driver": (
+        lambda: mdev_host(driver=None),
+        UUID,
+        [
+            finding(
+                "mdev_no_driver",
+                "action",
+                MDEV,
+                f"{UUID} is bound to no driver: VFIO cannot open it",
+                "load its vendor's mdev driver (kvmgt for GVT-g, nvidia_vgpu_vfio for NVIDIA, "
+                "vfio_ccw or vfio_ap on s390; vfio_mdev before Linux 5.16)",
+            ),
+            finding(
+                "mdev",
+                "info",
+                MDEV,
+                f"a mediated device of type GVTg_V5_4 on pci_0000_00_02_0: {MDEV_STAYS}",
+            ),
+        ],
+    ),
 }
 
 
@@ -670,7 +925,17 @@ def test_findings_in_full(case: str) -> None:
 
 @pytest.mark.parametrize(
     ("case", "verdict"),
-    [("host_driver", "needs_preparation"), ("bridge", "blocked"), ("acs_override", "ready")],
+    [
+        ("host_driver", "needs_preparation"),
+        ("bridge", "blocked"),
+        ("acs_override", "ready"),
+        # Whether it can be passed at all is not known, blocker or not.
+        ("class_unknown", "unknown"),
+        ("vgpu", "ready"),
+        ("vgpu_type_unset", "needs_preparation"),
+        ("mdev", "ready"),
+        ("mdev_no_driver", "needs_preparation"),
+    ],
 )
 def test_verdict(case: str, verdict: str) -> None:
     """Blockers block, actions ask for preparation, warnings leave a device ready."""
