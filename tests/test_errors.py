@@ -67,17 +67,25 @@ def test_act_error_not_undone_says_what_is_left() -> None:
     assert expected == str(exc)
 
 
+def _binding_error(
+    step: str, error: int | None, why: str, left: tuple[str, ...] = ()
+) -> hp.BindingError:
+    """A release's failure on 0000:01:00.0; rolled back when nothing is *left*."""
+    return hp.BindingError(
+        _release_outcome(),
+        step=step,
+        device="0000:01:00.0",
+        error=error,
+        why=why,
+        rolled_back=not left,
+        left=left,
+    )
+
+
 def test_binding_error_without_errno_names_no_code() -> None:
     """No errno, no parenthesis; every line left is said."""
-    exc = hp.BindingError(
-        _release_outcome(),
-        step="release",
-        device="0000:01:00.0",
-        error=None,
-        why="not every device could be given back",
-        rolled_back=False,
-        left=("a is on nouveau", "b is gone"),
-    )
+    left = ("a is on nouveau", "b is gone")
+    exc = _binding_error("release", None, "not every device could be given back", left)
     expected = (
         "release failed at release of 0000:01:00.0: not every device could be given back; "
         "NOT rolled back, left as is: a is on nouveau; b is gone"
@@ -87,14 +95,7 @@ def test_binding_error_without_errno_names_no_code() -> None:
 
 def test_unknown_errno_is_said_as_its_number() -> None:
     """An errno Python has no name for is said as its number."""
-    exc = hp.BindingError(
-        _release_outcome(),
-        step="bind",
-        device="0000:01:00.0",
-        error=4242,
-        why="odd",
-        rolled_back=True,
-    )
+    exc = _binding_error("bind", 4242, "odd")
     expected = "release failed at bind of 0000:01:00.0: odd (4242); everything done was rolled back"
     assert expected == str(exc)
 
