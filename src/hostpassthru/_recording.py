@@ -153,8 +153,10 @@ _ESCAPE = re.compile(r"\\([0-7]{1,3}|.)", re.DOTALL)
 
 def _unescape(text: str) -> str:
     """Undo GLib's g_strescape(), which umockdev-record applies to attribute text."""
-    if "\\" not in text:
-        return text
+    backslashes = text.count("\\")
+    if backslashes == text.count("\\n"):
+        # No escape but \n (most attributes end with one): no backslash is escaped.
+        return text.replace("\\n", "\n") if backslashes else text
     return _ESCAPE.sub(_unescaped, text)
 
 
@@ -166,94 +168,13 @@ def _unescaped(match: re.Match[str]) -> str:
 
 
 _LINE_TYPES = ("P", "E", "A", "H", "L", "N", "S", "F")
+#: The lines of a block, which parse_recording() takes without a call each.
+_ENTRIES = frozenset({"E: ", "A: ", "H: ", "L: "})
 
 #: The block that carries the /proc files a recording holds, one attribute per
 #: file (``A: self/mountinfo=...``): umockdev loads it as a device of its own
 #: subsystem, which nothing reads; hostpassthru reads it as ``/proc``.
 PROC_BLOCK = "/devices/virtual/hostpassthru/proc"
-
-
-@attrs.define
-class _Parser:
-    source: str
-    devices: list[RecordedDevice] = attrs.Factory(list)
-    files: list[tuple[str, str]] = attrs.Factory(list)
-    path: str | None = None
-    lines: dict[str, list[tuple[str, Any]]] = attrs.Factory(dict)
-
-    def close(self) -> None:
-        if self.path == PROC_BLOCK:
-            self.files += [(f"/proc/{key}", text) for key, text in self.lines["A"]]
-            self.files += [
-                (f"/proc/{key}", data.decode("utf-8", "surrogateescape"))
-                for key, data in self.lines["H"]
-            ]
-        elif self.path is not None:
-            self.devices.append(
-                RecordedDevice(
-                    path=self.path,
-                    properties=tuple(self.lines["E"]),
-                    attributes=tuple(self.lines["A"]),
-                    binary_attributes=tuple(self.lines["H"]),
-                    links=tuple(self.lines["L"]),
-                ),
-            )
-
-    def error(self, number: int, why: str) -> FixtureError:
-        return FixtureError(self.source, number, why)
-
-    def quick(self, line: str) -> bool:
-        """Take an E: or L: line of a block the quick way (no escapes); False for others."""
-        tag = line[:1]
-        if tag not in ("E", "L") or line[1:3] != ": " or self.path is None:
-            return False
-        key, eq, value = line[3:].partition("=")
-        if not eq or not key or key[0] == "/" or (".." in key and ".." in key.split("/")):
-            return False  # the slow way says what is wrong
-        self.lines[tag].append((key, value))
-        return True
-
-    def line(self, number: int, line: str) -> None:
-        if self.quick(line):
-            return
-        tag, sep, rest = line.partition(": ")
-        if not sep and line[:1] in _LINE_TYPES and line[1:] == ":":
-            tag, rest = line[0], ""
-        elif not sep or tag not in _LINE_TYPES:
-            raise self.error(number, f"not a recording line: {line!r}")
-        if tag == "P":
-            self.close()
-            if not rest.startswith("/devices/") or ".." in rest.split("/"):
-                raise self.error(number, f"P: wants a path under /devices, not {rest!r}")
-            self.path = rest.rstrip("/")
-            self.lines = {"E": [], "A": [], "H": [], "L": []}
-            return
-        if tag in ("N", "S"):  # device nodes and their symlinks: not needed here
-            return
-        if tag == "F":
-            name, eq, text = rest.partition("=")
-            parts = name.split("/")
-            if not eq or parts[:2] != ["", "proc"] or len(parts) < 3 or ".." in parts:
-                raise self.error(number, f"F: wants /proc/...=TEXT, not {rest!r}")
-            self.files.append((name, _unescape(text)))
-            return
-        if self.path is None:
-            raise self.error(number, "a device line before the first P: line")
-        self.entry(number, tag, rest)
-
-    def entry(self, number: int, tag: str, rest: str) -> None:
-        key, eq, value = rest.partition("=")
-        if not eq or not key or key.startswith("/") or ".." in key.split("/"):
-            raise self.error(number, f"want NAME=VALUE, not {rest!r}")
-        if tag == "A":
-            self.lines["A"].append((key, _unescape(value)))
-        elif tag == "H":
-            try:
-                self.lines["H"].append((key, bytes.fromhex(value)))
-            except ValueError:
-                raise self.error(number, f"H: {key} is not hex") from None
-        else:
-            self.lines[tag].append((key, value))
 
 
 @contextlib.contextmanager
@@ -275,14 +196,109 @@ def _collector_paused() -> Iterator[None]:
 
 def parse_recording(text: str, source: str = "<string>") -> Recording:
     """Parse a recording's text; raises FixtureError naming the line that is wrong."""
-    parser = _Parser(source)
     with _collector_paused():
-        for number, raw in enumerate(text.splitlines(), 1):
-            line = raw.rstrip("\r")
-            if line.strip() and not line.startswith("#"):
-                parser.line(number, line)
-        parser.close()
-    return Recording(source=source, devices=tuple(parser.devices), files=tuple(parser.files))
+        devices, files = _parse(text.splitlines(), source)
+    return Recording(source=source, devices=tuple(devices), files=tuple(files))
+
+
+def _parse(lines: list[str], source: str) -> tuple[list[RecordedDevice], list[tuple[str, str]]]:
+    """The devices and /proc files of a recording's lines, in one pass.
+
+    A block's E:, A:, H: and L: lines and its P: line are taken in the loop,
+    without a call each (they are nearly all the lines of a big recording);
+    :func:`_other_line` takes the rest and says what is wrong.
+    """
+    devices: list[RecordedDevice] = []
+    files: list[tuple[str, str]] = []
+    path: str | None = None
+    properties: list[tuple[str, str]] = []
+    attributes: list[tuple[str, str]] = []
+    binary: list[tuple[str, bytes]] = []
+    links: list[tuple[str, str]] = []
+    for number, line in enumerate(lines, 1):
+        tag = line[:3]
+        if tag in _ENTRIES and path is not None:
+            key, eq, value = line[3:].partition("=")
+            if not eq or not key or key[0] == "/" or (".." in key and ".." in key.split("/")):
+                raise FixtureError(source, number, f"want NAME=VALUE, not {line[3:]!r}")
+            if tag == "E: ":
+                properties.append((key, value))
+            elif tag == "A: ":
+                attributes.append((key, _unescape(value) if "\\" in value else value))
+            elif tag == "L: ":
+                links.append((key, value))
+            else:
+                binary.append((key, _from_hex(source, number, key, value)))
+        elif tag == "P: ":
+            _close(path, (properties, attributes, binary, links), devices, files)
+            rest = line[3:]
+            if not rest.startswith("/devices/") or ".." in rest.split("/"):
+                raise FixtureError(source, number, f"P: wants a path under /devices, not {rest!r}")
+            path = rest.rstrip("/")
+            properties, attributes, binary, links = [], [], [], []
+        elif line.strip() and line[0] != "#":  # not a blank line, not a comment
+            files += _other_line(source, number, line, has_block=path is not None)
+    _close(path, (properties, attributes, binary, links), devices, files)
+    return devices, files
+
+
+def _from_hex(source: str, number: int, key: str, value: str) -> bytes:
+    """The bytes of an H: line."""
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        raise FixtureError(source, number, f"H: {key} is not hex") from None
+
+
+_Block = tuple[
+    list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, bytes]], list[tuple[str, str]]
+]
+
+
+def _close(
+    path: str | None,
+    block: _Block,
+    devices: list[RecordedDevice],
+    files: list[tuple[str, str]],
+) -> None:
+    """A finished block (E:, A:, H: and L: lines) into *devices*, or the /proc one into *files*."""
+    properties, attributes, binary, links = block
+    if path == PROC_BLOCK:
+        files += [(f"/proc/{key}", text) for key, text in attributes]
+        files += [(f"/proc/{key}", data.decode("utf-8", "surrogateescape")) for key, data in binary]
+    elif path is not None:
+        devices.append(
+            RecordedDevice(
+                path=path,
+                properties=tuple(properties),
+                attributes=tuple(attributes),
+                binary_attributes=tuple(binary),
+                links=tuple(links),
+            ),
+        )
+
+
+def _other_line(source: str, number: int, line: str, *, has_block: bool) -> list[tuple[str, str]]:
+    """A line that is not one of a block's: N: and S: (skipped), F: (a /proc file), or wrong."""
+    tag, sep, rest = line.partition(": ")
+    if not sep and line[:1] in _LINE_TYPES and line[1:] == ":":
+        tag, rest = line[0], ""  # a type with nothing after it: "E:"
+    elif not sep or tag not in _LINE_TYPES:
+        raise FixtureError(source, number, f"not a recording line: {line!r}")
+    if tag in ("N", "S"):  # device nodes and their symlinks: not needed here
+        return []
+    if tag == "F":
+        name, eq, text = rest.partition("=")
+        parts = name.split("/")
+        if not eq or parts[:2] != ["", "proc"] or len(parts) < 3 or ".." in parts:
+            raise FixtureError(source, number, f"F: wants /proc/...=TEXT, not {rest!r}")
+        return [(name, _unescape(text))]
+    if tag == "P":
+        raise FixtureError(source, number, f"P: wants a path under /devices, not {rest!r}")
+    if not has_block:
+        raise FixtureError(source, number, "a device line before the first P: line")
+    # "E:" and the like with nothing after them: the lines with more were taken in _parse.
+    raise FixtureError(source, number, f"want NAME=VALUE, not {rest!r}")
 
 
 # `udevadm info --export-db` (systemd's udevadm): P: and E: lines as in umockdev's
@@ -352,10 +368,18 @@ def parse_export_db(text: str, source: str = "<string>") -> Recording:
 
 
 def read_any(text: str, source: str = "<string>") -> Recording:
-    """A recording or an export-db dump, told apart by the line types it uses."""
-    if is_export_db(text):
-        return parse_export_db(text, source)
-    return parse_recording(text, source)
+    """A recording or an export-db dump, told apart by the line types it uses.
+
+    Every line that makes a dump (:func:`is_export_db`) is one that
+    :func:`parse_recording` refuses, so a text it parses is a recording, and
+    the look for a dump's lines is needed only when it fails.
+    """
+    try:
+        return parse_recording(text, source)
+    except FixtureError:
+        if is_export_db(text):
+            return parse_export_db(text, source)
+        raise
 
 
 def escape(text: str) -> str:
@@ -437,7 +461,7 @@ def materialize_device(root: str, dev: RecordedDevice) -> None:
     name = os.path.basename(directory)
     os.makedirs(directory, exist_ok=True)
     uevent = "".join(f"{k}={v}\n" for k, v in dev.properties if k != "SUBSYSTEM")
-    _write(os.path.join(directory, "uevent"), uevent.encode())
+    _write(os.path.join(directory, "uevent"), uevent.encode("utf-8", "surrogateescape"))
     for key, text in dev.attributes:
         _write(os.path.join(directory, key), text.encode("utf-8", "surrogateescape"))
     for key, data in dev.binary_attributes:
@@ -485,6 +509,9 @@ class _IsDirectoryError(Exception):
     """A directory where a file was read (EISDIR)."""
 
 
+#: What the path reader reads of an attribute file: a page (_sysfs._read_text).
+_PAGE = 4096
+
 #: Where the replayed tree sits, for the arithmetic of links that leave it.
 _TOP = "/replay/sys"
 
@@ -526,7 +553,8 @@ def _resolve(directory: str, target: str) -> tuple[str | None, str]:
 class _MemoryTree:
     """The files, directories and links that :func:`materialize` would write, by path."""
 
-    files: dict[str, bytes] = attrs.Factory(dict)
+    #: Path -> contents: text as the recording gives it, or bytes (H: lines).
+    files: dict[str, str | bytes] = attrs.Factory(dict)
     dirs: set[str] = attrs.Factory(lambda: {""})
     #: Link path -> (target relative to the root or None outside it, the link text's last part).
     links: dict[str, tuple[str | None, str]] = attrs.Factory(dict)
@@ -540,7 +568,7 @@ class _MemoryTree:
             self.children.setdefault(parent, set()).add(name)
             path = parent
 
-    def write(self, path: str, data: bytes) -> None:
+    def write(self, path: str, data: str | bytes) -> None:
         parent, _, name = path.rpartition("/")
         self.mkdirs(parent)
         self.children.setdefault(parent, set()).add(name)
@@ -558,25 +586,30 @@ class _MemoryTree:
         self.link(link, (target or None, _last(target, directory)))
 
     def add(self, dev: RecordedDevice) -> None:
-        """What materialize_device() writes for *dev*."""
+        """What materialize_device() writes for *dev*.
+
+        The files of the device directory itself are written here without a
+        call each, as write() and link() would (they are most of a recording).
+        Text is kept as text, and read_text() encodes it only where it must.
+        """
         directory = dev.path.strip("/")
         name = directory.rpartition("/")[2]
         self.mkdirs(directory)
-        uevent = "".join(f"{k}={v}\n" for k, v in dev.properties if k != "SUBSYSTEM")
-        self.write(f"{directory}/uevent", uevent.encode())
+        files = self.files
+        names = self.children.setdefault(directory, set())
+        names.add("uevent")
+        files[f"{directory}/uevent"] = "".join(
+            [f"{k}={v}\n" for k, v in dev.properties if k != "SUBSYSTEM"]
+        )
         for key, text in dev.attributes:
-            self.write(f"{directory}/{key}", text.encode("utf-8", "surrogateescape"))
+            if "/" in key:
+                self.write(f"{directory}/{key}", text)
+            else:
+                names.add(key)
+                files[f"{directory}/{key}"] = text
         for key, data in dev.binary_attributes:
             self.write(f"{directory}/{key}", data)
-        for key, target in dev.links:
-            link = f"{directory}/{key}"
-            resolved, last = _resolve(link.rpartition("/")[0], target)
-            if key in ("driver", "iommu_group") and resolved:
-                self.mkdirs(resolved)
-            if key == "iommu_group" and resolved:
-                self.symlink(directory, f"{resolved}/devices/{name}")
-            if key != "subsystem":
-                self.link(link, (resolved, last))
+        self.add_links(directory, dev.links)
         if any(key.startswith("mdev_supported_types/") for key, _ in dev.attributes):
             self.symlink(directory, f"class/mdev_bus/{name}")
         subsystem = dev.subsystem
@@ -586,8 +619,22 @@ class _MemoryTree:
             else:
                 home, entry = f"class/{subsystem}", f"class/{subsystem}/{name}"
             self.mkdirs(home)
-            self.symlink(home, f"{directory}/subsystem")
+            names.add("subsystem")
+            self.links[f"{directory}/subsystem"] = (home, _last(home, directory))
             self.symlink(directory, entry)
+
+    def add_links(self, directory: str, links: tuple[tuple[str, str], ...]) -> None:
+        """The L: lines of the device at *directory*, and the group entries they make."""
+        for key, target in links:
+            link = f"{directory}/{key}"
+            resolved, last = _resolve(link.rpartition("/")[0], target)
+            if key in ("driver", "iommu_group") and resolved:
+                self.mkdirs(resolved)
+            if key == "iommu_group" and resolved:
+                name = directory.rpartition("/")[2]
+                self.symlink(directory, f"{resolved}/devices/{name}")
+            if key != "subsystem":
+                self.link(link, (resolved, last))
 
     # The calls the path reader makes, over the dicts.
 
@@ -603,14 +650,18 @@ class _MemoryTree:
         return None
 
     def read_text(self, path: str) -> str:
-        real = self.follow(path)
+        """As _sysfs reads an attribute: its first 4 KiB, bad UTF-8 replaced, stripped."""
+        real = self.follow(path) if path in self.links else path
         if real is None:
             raise _MissingError
-        if real in self.files:
-            return self.files[real][:4096].decode("utf-8", "replace").strip()
-        if real in self.dirs:
-            raise _IsDirectoryError
-        raise _MissingError
+        data = self.files.get(real)
+        if data is None:
+            raise _IsDirectoryError if real in self.dirs else _MissingError
+        if isinstance(data, str):
+            if data.isascii() and len(data) <= _PAGE:
+                return data.strip()  # what the bytes of ASCII text decode to
+            data = data.encode("utf-8", "surrogateescape")
+        return data[:_PAGE].decode("utf-8", "replace").strip()
 
     def readlink(self, path: str) -> tuple[str | None, str]:
         if path in self.links:
