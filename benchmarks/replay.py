@@ -8,7 +8,10 @@ with ``hostpassthru record`` and measures, best of ``--repeat`` runs:
 1. ``hostpassthru --replay FILE list --json``, in this process: the recording
    parsed and read into records from memory;
 2. ``hostpassthru --sysfs ROOT list --json`` on the recording materialised in
-   tmpfs (``/dev/shm``): the same command on the same tree, as files;
+   tmpfs (``/dev/shm``): the same command on the same tree, as files; (1) and
+   (2) run in turn, so that a change of the machine's load hits both, and
+   each is timed by the clock and by the process's CPU time (which other
+   processes on the same cores disturb less);
 3. the old way, materialise then scan, once in tmpfs and once in a directory
    on disk (what --replay did before it read from memory);
 4. ``python -m hostpassthru --replay FILE list --json`` as a user runs it, a
@@ -48,6 +51,22 @@ _BEGIN = "<!-- replay benchmark: begin -->"
 _END = "<!-- replay benchmark: end -->"
 
 
+def in_turn(
+    first: Callable[[], object], second: Callable[[], object], repeat: int
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(clock, CPU) seconds of the fastest run of each of *first* and *second*, run in turn."""
+    times: list[list[tuple[float, float]]] = [[], []]
+    for _ in range(repeat):
+        for func, runs in zip((first, second), times, strict=True):
+            clock, cpu = time.perf_counter(), time.process_time()
+            func()
+            runs.append((time.perf_counter() - clock, time.process_time() - cpu))
+    return (
+        (min(t for t, _ in times[0]), min(c for _, c in times[0])),
+        (min(t for t, _ in times[1]), min(c for _, c in times[1])),
+    )
+
+
 def best(func: Callable[[], object], repeat: int) -> float:
     """The fastest of *repeat* runs of *func*, in seconds."""
     times = []
@@ -83,8 +102,11 @@ def measure(size: int, repeat: int, old_repeat: int) -> dict[str, float | int]:
             f.write(record(hp.scan(sysfs=tree.root)).text)
         root = materialize(read_recording(recording), shm)
         command = ["list", "--json"]
-        replay = best(lambda: quiet(["--replay", recording, *command]), repeat)
-        sysfs = best(lambda: quiet(["--sysfs", root, *command]), repeat)
+        (replay, replay_cpu), (sysfs, sysfs_cpu) = in_turn(
+            lambda: quiet(["--replay", recording, *command]),
+            lambda: quiet(["--sysfs", root, *command]),
+            repeat,
+        )
         old_shm = best(lambda: old_replay(recording, os.path.dirname(shm)), old_repeat)
         old_disk = best(lambda: old_replay(recording, top), old_repeat)
         argv = [sys.executable, "-m", "hostpassthru", "--replay", recording, *command]
@@ -96,6 +118,7 @@ def measure(size: int, repeat: int, old_repeat: int) -> dict[str, float | int]:
             "size": os.path.getsize(recording),
             "replay": replay,
             "sysfs": sysfs,
+            "cpu_ratio": replay_cpu / sysfs_cpu,
             "old_shm": old_shm,
             "old_disk": old_disk,
             "process": process,
@@ -110,20 +133,21 @@ def table(results: list[dict[str, float | int]]) -> str:
     lines = [
         (
             "| nodes | recording KB | --replay s | --sysfs on tmpfs s | replay/sysfs (≤ 1.5) "
-            "| old: materialise + scan, tmpfs s | old, disk s | fresh process s (< 1 at 1,000) |"
+            "| replay/sysfs, CPU time | old: materialise + scan, tmpfs s | old, disk s "
+            "| fresh process s (< 1 at 1,000) |"
         ),
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     lines += [
         f"| {r['nodes']} | {int(r['size']) // 1024} | {r['replay']:.3f} | {r['sysfs']:.3f} "
-        f"| {r['replay'] / r['sysfs']:.2f} | {r['old_shm']:.3f} | {r['old_disk']:.3f} "
-        f"| {r['process']:.3f} |"
+        f"| {r['replay'] / r['sysfs']:.2f} | {r['cpu_ratio']:.2f} | {r['old_shm']:.3f} "
+        f"| {r['old_disk']:.3f} | {r['process']:.3f} |"
         for r in results
     ]
     return "\n".join(lines)
 
 
-def section(results: list[dict[str, float | int]], argv: list[str]) -> str:
+def section(results: list[dict[str, float | int]], argv: list[str], load: str) -> str:
     """The Markdown section for BENCHMARKS.md."""
     return "\n".join(
         [
@@ -132,14 +156,16 @@ def section(results: list[dict[str, float | int]], argv: list[str]) -> str:
             "",
             (
                 f"Command: `python benchmarks/replay.py {' '.join(argv)}` "
-                f"({time.strftime('%Y-%m-%d')}, same machine)."
+                f"({time.strftime('%Y-%m-%d')}, same machine; load average {load})."
             ),
             "",
             (
                 "`hostpassthru list --json`, best of the runs, in one process: `--replay FILE` "
                 "reads the recording into records from memory; `--sysfs` reads the same "
-                "recording materialised in tmpfs. *old*: what `--replay` did before, write the "
-                "tree out (tmpfs, or a directory on disk) and scan it. *fresh process*: "
+                "recording materialised in tmpfs; the two run in turn, and the CPU-time "
+                "ratio is that of the process's own CPU time. *old*: what `--replay` did "
+                "before, write the tree out (tmpfs, or a directory on disk) and scan it. "
+                "*fresh process*: "
                 "`python -m hostpassthru --replay FILE list --json`, start-up included."
             ),
             "",
@@ -161,11 +187,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--write", metavar="FILE", help="replace the Replay section of FILE")
     args = parser.parse_args(argv)
+    before = os.getloadavg()[0]
     results = [measure(int(size), args.repeat, args.old_repeat) for size in args.sizes.split(",")]
+    load = (
+        f"{before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores"
+    )
     print(table(results))
+    print(f"load average {load}")
     if args.write:
         text = Path(args.write).read_text(encoding="utf-8")
-        new = section(results, sys.argv[1:] if argv is None else argv)
+        new = section(results, sys.argv[1:] if argv is None else argv, load)
         if _BEGIN in text and _END in text:
             head, _, rest = text.partition(_BEGIN)
             text = head + new + rest.partition(_END)[2]

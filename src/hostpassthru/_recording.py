@@ -588,53 +588,76 @@ class _MemoryTree:
     def add(self, dev: RecordedDevice) -> None:
         """What materialize_device() writes for *dev*.
 
-        The files of the device directory itself are written here without a
-        call each, as write() and link() would (they are most of a recording).
-        Text is kept as text, and read_text() encodes it only where it must.
+        What goes into the device directory itself (most of a recording) is
+        written without a call for each file or link, as write() and link()
+        would write it. Text is kept as text; text() encodes it only where it
+        must.
         """
         directory = dev.path.strip("/")
-        name = directory.rpartition("/")[2]
-        self.mkdirs(directory)
-        files = self.files
+        if directory not in self.dirs:
+            self.mkdirs(directory)
         names = self.children.setdefault(directory, set())
+        self.add_files(directory, names, dev)
+        if dev.links:
+            self.add_links(directory, names, dev.links)
+        subsystem = dev.subsystem
+        if subsystem:
+            self.add_subsystem(directory, names, subsystem)
+
+    def add_files(self, directory: str, names: set[str], dev: RecordedDevice) -> None:
+        """The uevent file and the attribute files of *dev* in its *directory*."""
+        files = self.files
         names.add("uevent")
         files[f"{directory}/uevent"] = "".join(
             [f"{k}={v}\n" for k, v in dev.properties if k != "SUBSYSTEM"]
         )
+        parent = False
         for key, text in dev.attributes:
             if "/" in key:
                 self.write(f"{directory}/{key}", text)
+                parent = parent or key.startswith("mdev_supported_types/")
             else:
                 names.add(key)
                 files[f"{directory}/{key}"] = text
         for key, data in dev.binary_attributes:
             self.write(f"{directory}/{key}", data)
-        self.add_links(directory, dev.links)
-        if any(key.startswith("mdev_supported_types/") for key, _ in dev.attributes):
-            self.symlink(directory, f"class/mdev_bus/{name}")
-        subsystem = dev.subsystem
-        if subsystem:
-            if subsystem in BUSES:
-                home, entry = f"bus/{subsystem}", f"bus/{subsystem}/devices/{name}"
-            else:
-                home, entry = f"class/{subsystem}", f"class/{subsystem}/{name}"
-            self.mkdirs(home)
-            names.add("subsystem")
-            self.links[f"{directory}/subsystem"] = (home, _last(home, directory))
-            self.symlink(directory, entry)
+        if parent:
+            # The kernel links every registered mediated-device parent into class/mdev_bus.
+            self.symlink(directory, f"class/mdev_bus/{directory.rpartition('/')[2]}")
 
-    def add_links(self, directory: str, links: tuple[tuple[str, str], ...]) -> None:
+    def add_links(
+        self, directory: str, names: set[str], links: tuple[tuple[str, str], ...]
+    ) -> None:
         """The L: lines of the device at *directory*, and the group entries they make."""
         for key, target in links:
             link = f"{directory}/{key}"
-            resolved, last = _resolve(link.rpartition("/")[0], target)
-            if key in ("driver", "iommu_group") and resolved:
+            resolved, last = _resolve(link.rpartition("/")[0] if "/" in key else directory, target)
+            if resolved and key in ("driver", "iommu_group"):
                 self.mkdirs(resolved)
-            if key == "iommu_group" and resolved:
-                name = directory.rpartition("/")[2]
-                self.symlink(directory, f"{resolved}/devices/{name}")
-            if key != "subsystem":
+                if key == "iommu_group":
+                    name = directory.rpartition("/")[2]
+                    self.symlink(directory, f"{resolved}/devices/{name}")
+            if key == "subsystem":
+                continue
+            if "/" in key:
                 self.link(link, (resolved, last))
+            else:
+                names.add(key)
+                self.links[link] = (resolved, last)
+
+    def add_subsystem(self, directory: str, names: set[str], subsystem: str) -> None:
+        """The device's subsystem link, and its entry in ``bus/*/devices`` or ``class/*``."""
+        if subsystem in BUSES:
+            home = f"bus/{subsystem}"
+            top = f"{home}/devices"
+        else:
+            home = top = f"class/{subsystem}"
+        self.mkdirs(top)
+        names.add("subsystem")
+        self.links[f"{directory}/subsystem"] = (home, _last(home, directory))
+        name = directory.rpartition("/")[2]
+        self.children.setdefault(top, set()).add(name)
+        self.links[f"{top}/{name}"] = (directory or None, _last(directory, top))
 
     # The calls the path reader makes, over the dicts.
 
@@ -649,14 +672,19 @@ class _MemoryTree:
             path = target
         return None
 
-    def read_text(self, path: str) -> str:
-        """As _sysfs reads an attribute: its first 4 KiB, bad UTF-8 replaced, stripped."""
+    def text(self, path: str) -> str | None:
+        """As _sysfs reads an attribute: its first 4 KiB, bad UTF-8 replaced, stripped.
+
+        None where there is no such file; raises _IsDirectoryError for a directory.
+        """
         real = self.follow(path) if path in self.links else path
         if real is None:
-            raise _MissingError
+            return None
         data = self.files.get(real)
         if data is None:
-            raise _IsDirectoryError if real in self.dirs else _MissingError
+            if real in self.dirs:
+                raise _IsDirectoryError
+            return None
         if isinstance(data, str):
             if data.isascii() and len(data) <= _PAGE:
                 return data.strip()  # what the bytes of ASCII text decode to
@@ -703,9 +731,7 @@ class _Replay:
 
     def attribute(self, sys_name: str, path: str, name: str) -> str | None:
         try:
-            return self.tree.read_text(f"{path}/{name}")
-        except _MissingError:
-            return None
+            return self.tree.text(f"{path}/{name}")
         except _IsDirectoryError:
             self.problems.append(f"{sys_name}: {name}: unreadable (Is a directory)")
             return None
@@ -772,13 +798,28 @@ class _Replay:
     ) -> bool:
         """Read *names* under *path* into *into*; True if any was missing."""
         missing = False
+        tree = self.tree
+        files, links, text = tree.files, tree.links, tree.text
         for name in names:
+            full = f"{path}/{name}"
+            value = files.get(full)
+            if (
+                full not in links
+                and isinstance(value, str)
+                and value.isascii()
+                and len(value) < _PAGE
+            ):
+                into[name] = value.strip()  # text() without the call, for the common case
+                continue
             try:
-                into[name] = self.tree.read_text(f"{path}/{name}")
-            except _MissingError:
-                missing = True
+                value = text(full)
             except _IsDirectoryError:
                 self.problems.append(f"{sys_name}: {name}: unreadable (Is a directory)")
+                continue
+            if value is None:
+                missing = True
+            else:
+                into[name] = value
         return missing
 
     def virtfns(self, path: str) -> tuple[tuple[int, str], ...]:
@@ -918,16 +959,22 @@ def snapshot(recording: Recording) -> Snapshot:
     The snapshot's ``proc`` holds the recording's /proc files, or None where
     it has none.
     """
+    with _collector_paused():
+        # The tree is gone when _snapshot() returns, before the collector resumes:
+        # its passes never walk it.
+        return _snapshot(recording)
+
+
+def _snapshot(recording: Recording) -> Snapshot:
     tree = _MemoryTree()
     replay = _Replay(tree)
-    with _collector_paused():
-        for top in ("bus", "class", "devices", "kernel/iommu_groups"):
-            tree.mkdirs(top)
-        for dev in recording.devices:
-            tree.add(dev)
-        groups = replay.groups()
-        records = replay.nodes(links=not groups)
-        class_devices = replay.class_devices()
+    for top in ("bus", "class", "devices", "kernel/iommu_groups"):
+        tree.mkdirs(top)
+    for dev in recording.devices:
+        tree.add(dev)
+    groups = replay.groups()
+    records = replay.nodes(links=not groups)
+    class_devices = replay.class_devices()
     problems = [*recording.problems, *replay.problems]
     if recording.format == "export-db":
         records, class_devices = _from_properties(recording, records, class_devices, problems)
