@@ -40,6 +40,7 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_LEFT",
     "EXIT_REFUSED",
+    "Views",
     "add_commands",
     "finding_dict",
     "findings_lines",
