@@ -273,6 +273,32 @@ def test_problems(host: hp.Host) -> None:
     ] == list(host.problems)
 
 
+def test_dump_file(tmp_path: Path) -> None:
+    """A dump in a file, as --replay reads it: the same nodes as from its text."""
+    path = tmp_path / "desktop.db"
+    path.write_text(DUMP)
+    assert [
+        "pci_0000_00_00_0",
+        "pci_0000_00_01_0",
+        "pci_0000_01_00_0",
+        "pci_0000_00_14_0",
+        "usb_usb1",
+        "usb_1_2",
+        "pci_0000_00_17_0",
+        "scsi_0_0_0_0",
+    ] == [d.name for d in _scan.replay_file(path).devices]
+
+
+def test_dump_file_problems(tmp_path: Path) -> None:
+    """... and its problems count the skipped lines, naming the file."""
+    path = tmp_path / "desktop.db"
+    path.write_text(DUMP)
+    assert (
+        f"{path}: skipped lines of types umockdev's format lacks (D: 3, I: 1, J: 1, L: 3, "
+        "M: 11, N: 3, Q: 1, R: 5, S: 2, T: 5, U: 11, V: 8, Z: 1)"
+    ) == _scan.replay_file(path).problems[1]
+
+
 CLASSLESS = """\
 P: /devices/pci0000:00/0000:00:00.0
 M: 0000:00:00.0

@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 import hostpassthru as hp
-from hostpassthru import _recording, _scan, _sysfs
+from hostpassthru import _recording, _scan, _sysfs, _tree
 from hostpassthru._cli import main
 from hostpassthru._recording import RecordedDevice, Recording
-from hostpassthru.testing import fixture_names, load_recording, materialize
+from hostpassthru.testing import fixture_names, fixture_path, load_recording, materialize
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -36,6 +36,28 @@ def test_fixture_proc(name: str, tmp_path: Path) -> None:
     proc = tmp_path / "proc"
     tree = hp.scan(sysfs=root, proc=proc if proc.is_dir() else None)
     assert tree.proc == _scan.replay(recording).proc
+
+
+@pytest.mark.parametrize("name", fixture_names())
+def test_fixture_file_host(name: str, tmp_path: Path) -> None:
+    """Every fixture file parsed straight into the in-memory tree gives its tree's host."""
+    tree = hp.scan(sysfs=materialize(load_recording(name), tmp_path))
+    assert tree == _scan.replay_file(fixture_path(name))
+
+
+@pytest.mark.parametrize("name", fixture_names())
+def test_fixture_file_proc(name: str, tmp_path: Path) -> None:
+    """... and its /proc facts."""
+    root = materialize(load_recording(name), tmp_path)
+    proc = tmp_path / "proc"
+    tree = hp.scan(sysfs=root, proc=proc if proc.is_dir() else None)
+    assert tree.proc == _scan.replay_file(fixture_path(name)).proc
+
+
+def test_file_source_is_the_file() -> None:
+    """A host replayed from a file names the file as its root."""
+    path = fixture_path("vm-virtio")
+    assert os.fspath(path) == _recording.read_snapshot(path).root
 
 
 def test_source_says_recording() -> None:
@@ -207,3 +229,34 @@ def test_collector_left_as_it_was(enabled: bool) -> None:
         assert enabled == gc.isenabled()
     finally:
         (gc.enable if was else gc.disable)()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_collector_left_as_it_was_by_a_file(enabled: bool) -> None:
+    """Replaying a file leaves the collector as it found it, too."""
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        _scan.replay_file(fixture_path("vm-virtio"))
+        assert enabled == gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+def test_built_with_collector_paused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As scan(), a replay builds the host with the collector paused, from a file or not."""
+    seen: list[bool] = []
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(gc.isenabled())
+        return _tree.build(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_scan, "build", spy)
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        _scan.replay(load_recording("vm-virtio"))
+        _scan.replay_file(fixture_path("vm-virtio"))
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert [False, False] == seen

@@ -14,7 +14,7 @@ from ._documents import json_document
 from ._errors import HostpassthruError
 from ._explain import Affected, class_name
 from ._records import KINDS
-from ._scan import check, explain_affected, group_verdicts, iommu_status, replay, scan
+from ._scan import check, explain_affected, group_verdicts, iommu_status, replay_file, scan
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -724,9 +724,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one exit 
             return int(args.run(args, None))
         if args.replay is not None and args.run not in (_cmd_record, None):
             # Replayed from memory; only record writes the tree out, to read it back.
-            from ._recording import read_recording  # noqa: PLC0415 - only --replay needs it
-
-            return int(args.run(args, replay(read_recording(args.replay), proc=args.proc)))
+            return int(args.run(args, replay_file(args.replay, proc=args.proc)))
         with _sysfs_root(args) as (root, proc):
             return _run_on(args, root, proc)
     except HostpassthruError as exc:

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _export, _yaml
 from ._documents import SCHEMA
-from ._recording import read_recording
-from ._scan import replay
+from ._scan import replay_file
 
 if TYPE_CHECKING:
     from ._model import Host
@@ -278,7 +277,7 @@ def _stem(path: str) -> str:
 
 def replayed_hosts(paths: list[str]) -> list[tuple[str, Host]]:
     """Each recording scanned, named by its file name."""
-    return [(_stem(path), replay(read_recording(path))) for path in paths]
+    return [(_stem(path), replay_file(path)) for path in paths]
 
 
 def _cmd_kubevirt(args: argparse.Namespace, host: Host | None) -> int:

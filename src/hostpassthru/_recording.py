@@ -23,21 +23,21 @@ the ``subsystem`` link, the ``bus/*/devices`` or ``class/*`` entry, the
 from each ``iommu_group`` link, and the ``class/mdev_bus`` entry of a device
 with ``mdev_supported_types/`` attributes (a mediated-device parent).
 :func:`snapshot` gives what the path reader would find in that tree, without
-writing it.
+writing it; :func:`read_snapshot` does the same for a file, parsing it
+straight into the in-memory tree (what ``--replay`` does).
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 import posixpath
 import re
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import attrs
 
 from . import _sysfs
+from ._collector import collector_paused
 from ._errors import FixtureError
 from ._records import (
     PROC_FILES,
@@ -50,7 +50,7 @@ from ._records import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Sequence
 
 __all__ = [
     "BUSES",
@@ -66,6 +66,7 @@ __all__ = [
     "parse_recording",
     "read_any",
     "read_recording",
+    "read_snapshot",
     "snapshot",
 ]
 
@@ -124,13 +125,20 @@ class RecordedDevice:
     @property
     def subsystem(self) -> str | None:
         """The SUBSYSTEM property, or the last component of a ``subsystem`` link."""
-        for key, value in self.properties:
-            if key == "SUBSYSTEM":
-                return value
-        for key, value in self.links:
-            if key == "subsystem":
-                return value.rstrip("/").rpartition("/")[2]
-        return None
+        return _subsystem(self.properties, self.links)
+
+
+def _subsystem(
+    properties: Sequence[tuple[str, str]], links: Sequence[tuple[str, str]]
+) -> str | None:
+    """A block's SUBSYSTEM property, or the last component of its ``subsystem`` link."""
+    for key, value in properties:
+        if key == "SUBSYSTEM":
+            return value
+    for key, value in links:
+        if key == "subsystem":
+            return value.rstrip("/").rpartition("/")[2]
+    return None
 
 
 @attrs.frozen(kw_only=True)
@@ -177,39 +185,65 @@ _ENTRIES = frozenset({"E: ", "A: ", "H: ", "L: "})
 PROC_BLOCK = "/devices/virtual/hostpassthru/proc"
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused, and restored as it was.
-
-    Parsing a recording and reading it makes hundreds of thousands of small
-    tuples and strings, none of them in a cycle; the collector's passes over
-    them cost about 15 % of a replay of 10,000 devices.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def parse_recording(text: str, source: str = "<string>") -> Recording:
     """Parse a recording's text; raises FixtureError naming the line that is wrong."""
-    with _collector_paused():
-        devices, files = _parse(text.splitlines(), source)
-    return Recording(source=source, devices=tuple(devices), files=tuple(files))
+    parsed = _Parsed()
+    with collector_paused():
+        _parse(text.splitlines(), source, parsed)
+    return Recording(source=source, devices=tuple(parsed.devices), files=tuple(parsed.files))
 
 
-def _parse(lines: list[str], source: str) -> tuple[list[RecordedDevice], list[tuple[str, str]]]:
-    """The devices and /proc files of a recording's lines, in one pass.
+class _Sink(Protocol):
+    """What :func:`_parse` hands each block and each /proc file to."""
+
+    def block(
+        self,
+        path: str,
+        properties: list[tuple[str, str]],
+        attributes: list[tuple[str, str]],
+        binary: list[tuple[str, bytes]],
+        links: list[tuple[str, str]],
+    ) -> None: ...
+
+    def proc_file(self, name: str, text: str) -> None: ...
+
+
+@attrs.define
+class _Parsed:
+    """The sink that keeps what it is given, for a :class:`Recording`."""
+
+    devices: list[RecordedDevice] = attrs.Factory(list)
+    files: list[tuple[str, str]] = attrs.Factory(list)
+
+    def block(
+        self,
+        path: str,
+        properties: list[tuple[str, str]],
+        attributes: list[tuple[str, str]],
+        binary: list[tuple[str, bytes]],
+        links: list[tuple[str, str]],
+    ) -> None:
+        self.devices.append(
+            RecordedDevice(
+                path=path,
+                properties=tuple(properties),
+                attributes=tuple(attributes),
+                binary_attributes=tuple(binary),
+                links=tuple(links),
+            ),
+        )
+
+    def proc_file(self, name: str, text: str) -> None:
+        self.files.append((name, text))
+
+
+def _parse(lines: list[str], source: str, sink: _Sink) -> None:
+    """Hand the blocks and /proc files of a recording's lines to *sink*, in one pass.
 
     A block's E:, A:, H: and L: lines and its P: line are taken in the loop,
     without a call each (they are nearly all the lines of a big recording);
     :func:`_other_line` takes the rest and says what is wrong.
     """
-    devices: list[RecordedDevice] = []
-    files: list[tuple[str, str]] = []
     path: str | None = None
     properties: list[tuple[str, str]] = []
     attributes: list[tuple[str, str]] = []
@@ -230,16 +264,15 @@ def _parse(lines: list[str], source: str) -> tuple[list[RecordedDevice], list[tu
             else:
                 binary.append((key, _from_hex(source, number, key, value)))
         elif tag == "P: ":
-            _close(path, (properties, attributes, binary, links), devices, files)
+            _close(path, (properties, attributes, binary, links), sink)
             rest = line[3:]
             if not rest.startswith("/devices/") or ".." in rest.split("/"):
                 raise FixtureError(source, number, f"P: wants a path under /devices, not {rest!r}")
             path = rest.rstrip("/")
             properties, attributes, binary, links = [], [], [], []
         elif line.strip() and line[0] != "#":  # not a blank line, not a comment
-            files += _other_line(source, number, line, has_block=path is not None)
-    _close(path, (properties, attributes, binary, links), devices, files)
-    return devices, files
+            _other_line(sink, source, number, line, has_block=path is not None)
+    _close(path, (properties, attributes, binary, links), sink)
 
 
 def _from_hex(source: str, number: int, key: str, value: str) -> bytes:
@@ -255,30 +288,19 @@ _Block = tuple[
 ]
 
 
-def _close(
-    path: str | None,
-    block: _Block,
-    devices: list[RecordedDevice],
-    files: list[tuple[str, str]],
-) -> None:
-    """A finished block (E:, A:, H: and L: lines) into *devices*, or the /proc one into *files*."""
+def _close(path: str | None, block: _Block, sink: _Sink) -> None:
+    """A finished block (E:, A:, H: and L: lines) to *sink*, the /proc one as files."""
     properties, attributes, binary, links = block
     if path == PROC_BLOCK:
-        files += [(f"/proc/{key}", text) for key, text in attributes]
-        files += [(f"/proc/{key}", data.decode("utf-8", "surrogateescape")) for key, data in binary]
+        for key, text in attributes:
+            sink.proc_file(f"/proc/{key}", text)
+        for key, data in binary:
+            sink.proc_file(f"/proc/{key}", data.decode("utf-8", "surrogateescape"))
     elif path is not None:
-        devices.append(
-            RecordedDevice(
-                path=path,
-                properties=tuple(properties),
-                attributes=tuple(attributes),
-                binary_attributes=tuple(binary),
-                links=tuple(links),
-            ),
-        )
+        sink.block(path, properties, attributes, binary, links)
 
 
-def _other_line(source: str, number: int, line: str, *, has_block: bool) -> list[tuple[str, str]]:
+def _other_line(sink: _Sink, source: str, number: int, line: str, *, has_block: bool) -> None:
     """A line that is not one of a block's: N: and S: (skipped), F: (a /proc file), or wrong."""
     tag, sep, rest = line.partition(": ")
     if not sep and line[:1] in _LINE_TYPES and line[1:] == ":":
@@ -286,13 +308,14 @@ def _other_line(source: str, number: int, line: str, *, has_block: bool) -> list
     elif not sep or tag not in _LINE_TYPES:
         raise FixtureError(source, number, f"not a recording line: {line!r}")
     if tag in ("N", "S"):  # device nodes and their symlinks: not needed here
-        return []
+        return
     if tag == "F":
         name, eq, text = rest.partition("=")
         parts = name.split("/")
         if not eq or parts[:2] != ["", "proc"] or len(parts) < 3 or ".." in parts:
             raise FixtureError(source, number, f"F: wants /proc/...=TEXT, not {rest!r}")
-        return [(name, _unescape(text))]
+        sink.proc_file(name, _unescape(text))
+        return
     if tag == "P":
         raise FixtureError(source, number, f"P: wants a path under /devices, not {rest!r}")
     if not has_block:
@@ -419,13 +442,18 @@ def _block_lines(dev: RecordedDevice) -> list[str]:
 
 def read_recording(path: str | os.PathLike[str]) -> Recording:
     """Parse the recording (or export-db dump) in the file at *path*; raises FixtureError."""
+    source, text = _read_file(path)
+    return read_any(text, source)
+
+
+def _read_file(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """The name and text of the file at *path*; raises FixtureError."""
     source = os.fspath(path)
     try:
         with open(source, encoding="utf-8", errors="surrogateescape") as f:
-            text = f.read()
+            return source, f.read()
     except OSError as exc:
         raise FixtureError(source, None, exc.strerror or str(exc)) from None
-    return read_any(text, source)
 
 
 def _symlink(target_abs: str, link_abs: str) -> None:
@@ -560,6 +588,12 @@ class _MemoryTree:
     links: dict[str, tuple[str | None, str]] = attrs.Factory(dict)
     #: Directory -> the names in it.
     children: dict[str, set[str]] = attrs.Factory(dict)
+    #: The recording's /proc files (path from the top, text), when it is parsed into the tree.
+    proc: list[tuple[str, str]] = attrs.Factory(list)
+
+    def __attrs_post_init__(self) -> None:
+        for top in ("bus", "class", "devices", "kernel/iommu_groups"):
+            self.mkdirs(top)
 
     def mkdirs(self, path: str) -> None:
         while path not in self.dirs:
@@ -586,54 +620,75 @@ class _MemoryTree:
         self.link(link, (target or None, _last(target, directory)))
 
     def add(self, dev: RecordedDevice) -> None:
-        """What materialize_device() writes for *dev*.
+        """What materialize_device() writes for *dev*."""
+        self.block(dev.path, dev.properties, dev.attributes, dev.binary_attributes, dev.links)
+
+    def block(
+        self,
+        path: str,
+        properties: Sequence[tuple[str, str]],
+        attributes: Sequence[tuple[str, str]],
+        binary: Sequence[tuple[str, bytes]],
+        links: Sequence[tuple[str, str]],
+    ) -> None:
+        """What materialize_device() writes for the block of the device at *path*.
 
         What goes into the device directory itself (most of a recording) is
         written without a call for each file or link, as write() and link()
         would write it. Text is kept as text; text() encodes it only where it
         must.
         """
-        directory = dev.path.strip("/")
+        directory = path.strip("/")
         if directory not in self.dirs:
             self.mkdirs(directory)
         names = self.children.setdefault(directory, set())
-        self.add_files(directory, names, dev)
-        if dev.links:
-            self.add_links(directory, names, dev.links)
-        subsystem = dev.subsystem
+        self.add_files(directory, names, properties, attributes, binary)
+        if links:
+            self.add_links(directory, names, links)
+        subsystem = _subsystem(properties, links)
         if subsystem:
             self.add_subsystem(directory, names, subsystem)
 
-    def add_files(self, directory: str, names: set[str], dev: RecordedDevice) -> None:
-        """The uevent file and the attribute files of *dev* in its *directory*."""
+    def proc_file(self, name: str, text: str) -> None:
+        """A /proc file of the recording, kept for the snapshot's ``proc``."""
+        self.proc.append((name, text))
+
+    def add_files(
+        self,
+        directory: str,
+        names: set[str],
+        properties: Sequence[tuple[str, str]],
+        attributes: Sequence[tuple[str, str]],
+        binary: Sequence[tuple[str, bytes]],
+    ) -> None:
+        """The uevent file and the attribute files of a device in its *directory*."""
         files = self.files
         names.add("uevent")
         files[f"{directory}/uevent"] = "".join(
-            [f"{k}={v}\n" for k, v in dev.properties if k != "SUBSYSTEM"]
+            [f"{k}={v}\n" for k, v in properties if k != "SUBSYSTEM"]
         )
         parent = False
-        for key, text in dev.attributes:
+        for key, text in attributes:
             if "/" in key:
                 self.write(f"{directory}/{key}", text)
                 parent = parent or key.startswith("mdev_supported_types/")
             else:
                 names.add(key)
                 files[f"{directory}/{key}"] = text
-        for key, data in dev.binary_attributes:
+        for key, data in binary:
             self.write(f"{directory}/{key}", data)
         if parent:
             # The kernel links every registered mediated-device parent into class/mdev_bus.
             self.symlink(directory, f"class/mdev_bus/{directory.rpartition('/')[2]}")
 
-    def add_links(
-        self, directory: str, names: set[str], links: tuple[tuple[str, str], ...]
-    ) -> None:
+    def add_links(self, directory: str, names: set[str], links: Sequence[tuple[str, str]]) -> None:
         """The L: lines of the device at *directory*, and the group entries they make."""
         for key, target in links:
             link = f"{directory}/{key}"
             resolved, last = _resolve(link.rpartition("/")[0] if "/" in key else directory, target)
             if resolved and key in ("driver", "iommu_group"):
-                self.mkdirs(resolved)
+                if resolved not in self.dirs:
+                    self.mkdirs(resolved)
                 if key == "iommu_group":
                     name = directory.rpartition("/")[2]
                     self.symlink(directory, f"{resolved}/devices/{name}")
@@ -652,7 +707,8 @@ class _MemoryTree:
             top = f"{home}/devices"
         else:
             home = top = f"class/{subsystem}"
-        self.mkdirs(top)
+        if top not in self.dirs:
+            self.mkdirs(top)
         names.add("subsystem")
         self.links[f"{directory}/subsystem"] = (home, _last(home, directory))
         name = directory.rpartition("/")[2]
@@ -942,13 +998,13 @@ class _Replay:
         return records
 
 
-def _proc(recording: Recording) -> ProcRecord | None:
-    """The /proc files of a recording, as the path reader reads them from a replayed tree."""
-    if not recording.files:
+def _proc(files: Sequence[tuple[str, str]]) -> ProcRecord | None:
+    """A recording's /proc files, as the path reader reads them from a replayed tree."""
+    if not files:
         return None
     texts = {
         name: text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        for name, text in recording.files
+        for name, text in files
     }
     return ProcRecord(**{field: texts.get(f"/proc/{name}") for field, name in PROC_FILES.items()})
 
@@ -959,7 +1015,7 @@ def snapshot(recording: Recording) -> Snapshot:
     The snapshot's ``proc`` holds the recording's /proc files, or None where
     it has none.
     """
-    with _collector_paused():
+    with collector_paused():
         # The tree is gone when _snapshot() returns, before the collector resumes:
         # its passes never walk it.
         return _snapshot(recording)
@@ -967,25 +1023,57 @@ def snapshot(recording: Recording) -> Snapshot:
 
 def _snapshot(recording: Recording) -> Snapshot:
     tree = _MemoryTree()
-    replay = _Replay(tree)
-    for top in ("bus", "class", "devices", "kernel/iommu_groups"):
-        tree.mkdirs(top)
     for dev in recording.devices:
         tree.add(dev)
+    return _read_tree(tree, recording.source, recording.files, dump=recording)
+
+
+def read_snapshot(path: str | os.PathLike[str]) -> Snapshot:
+    """:func:`snapshot` of the recording (or export-db dump) in the file at *path*.
+
+    A recording is parsed straight into the in-memory tree, without the
+    :class:`Recording` that :func:`read_recording` makes; raises FixtureError.
+    """
+    source, text = _read_file(path)
+    with collector_paused():
+        # The text and the tree are gone when _read_snapshot() returns, before the
+        # collector resumes.
+        return _read_snapshot(text, source)
+
+
+def _read_snapshot(text: str, source: str) -> Snapshot:
+    tree = _MemoryTree()
+    try:
+        _parse(text.splitlines(), source, tree)
+    except FixtureError:
+        if is_export_db(text):  # as read_any: what the parse refuses may be a dump
+            return _snapshot(parse_export_db(text, source))
+        raise
+    return _read_tree(tree, source, tree.proc)
+
+
+def _read_tree(
+    tree: _MemoryTree,
+    source: str,
+    files: Sequence[tuple[str, str]],
+    dump: Recording | None = None,
+) -> Snapshot:
+    """What the path reader reads from *tree*; with *dump*, facts from its properties."""
+    replay = _Replay(tree)
     groups = replay.groups()
     records = replay.nodes(links=not groups)
     class_devices = replay.class_devices()
-    problems = [*recording.problems, *replay.problems]
-    if recording.format == "export-db":
-        records, class_devices = _from_properties(recording, records, class_devices, problems)
+    problems = [*(dump.problems if dump else ()), *replay.problems]
+    if dump is not None and dump.format == "export-db":
+        records, class_devices = _from_properties(dump, records, class_devices, problems)
     return Snapshot(
-        root=recording.source,
+        root=source,
         source="recording",
         records=tuple(records),
         groups=groups,
         problems=tuple(problems),
         class_devices=tuple(class_devices),
-        proc=_proc(recording),
+        proc=_proc(files),
         mdev_types=tuple(replay.mdev_types(records)),
     )
 

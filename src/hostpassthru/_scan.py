@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from ._model import Device, Host
     from ._recording import Recording
+    from ._records import Snapshot
 
 __all__ = [
     "affected_by",
@@ -31,6 +32,7 @@ __all__ = [
     "iommu_status",
     "passthrough_devices",
     "replay",
+    "replay_file",
     "scan",
     "vanish_with_vfs",
 ]
@@ -102,9 +104,29 @@ def replay(recording: Recording, *, proc: str | os.PathLike[str] | None = None) 
     Equal to ``scan(sysfs=materialize(recording, top))``. The /proc facts are
     the recording's, or with *proc*, read from that directory.
     """
-    from ._recording import snapshot as read  # noqa: PLC0415 - only a replay needs it
+    from ._recording import snapshot  # noqa: PLC0415 - only a replay needs it
 
-    snapshot = read(recording)
+    with collector_paused():  # as scan(): while the host is read and built
+        return _replayed(snapshot(recording), proc)
+
+
+def replay_file(
+    path: str | os.PathLike[str], *, proc: str | os.PathLike[str] | None = None
+) -> Host:
+    """:func:`replay` of the recording (or export-db dump) in the file at *path*.
+
+    The file is parsed straight into the in-memory tree, without the
+    :class:`Recording` that ``read_recording()`` makes: what ``--replay`` does.
+    Raises FixtureError for a file that is missing or wrong.
+    """
+    from ._recording import read_snapshot  # noqa: PLC0415 - only a replay needs it
+
+    with collector_paused():  # as scan(): while the host is read and built
+        return _replayed(read_snapshot(path), proc)
+
+
+def _replayed(snapshot: Snapshot, proc: str | os.PathLike[str] | None) -> Host:
+    """The host of a replayed snapshot, with /proc read from *proc* where given."""
     if proc is not None:
         problems: list[str] = []
         facts = _sysfs.read_proc(os.fspath(proc), problems)
