@@ -9,9 +9,9 @@ with ``hostpassthru record`` and measures, best of ``--repeat`` runs:
    parsed and read into records from memory;
 2. ``hostpassthru --sysfs ROOT list --json`` on the recording materialised in
    tmpfs (``/dev/shm``): the same command on the same tree, as files; (1) and
-   (2) run in turn, so that a change of the machine's load hits both, and
-   each is timed by the clock and by the process's CPU time (which other
-   processes on the same cores disturb less);
+   (2) run in turn after one untimed run of each, so that a change of the
+   machine's load hits both, and each is timed by the clock and by the
+   process's CPU time (which other processes on the same cores disturb less);
 3. the old way, materialise then scan, once in tmpfs and once in a directory
    on disk (what --replay did before it read from memory);
 4. ``python -m hostpassthru --replay FILE list --json`` as a user runs it, a
@@ -54,7 +54,13 @@ _END = "<!-- replay benchmark: end -->"
 def in_turn(
     first: Callable[[], object], second: Callable[[], object], repeat: int
 ) -> tuple[tuple[float, float], tuple[float, float]]:
-    """(clock, CPU) seconds of the fastest run of each of *first* and *second*, run in turn."""
+    """(clock, CPU) seconds of the fastest run of each of *first* and *second*, run in turn.
+
+    One untimed run of each comes first, so that neither pays for what the
+    process does once (imports, the names database, growing its heap).
+    """
+    first()
+    second()
     times: list[list[tuple[float, float]]] = [[], []]
     for _ in range(repeat):
         for func, runs in zip((first, second), times, strict=True):
@@ -162,7 +168,8 @@ def section(results: list[dict[str, float | int]], argv: list[str], load: str) -
             (
                 "`hostpassthru list --json`, best of the runs, in one process: `--replay FILE` "
                 "reads the recording into records from memory; `--sysfs` reads the same "
-                "recording materialised in tmpfs; the two run in turn, and the CPU-time "
+                "recording materialised in tmpfs; the two run in turn after one untimed run "
+                "of each, and the CPU-time "
                 "ratio is that of the process's own CPU time. *old*: what `--replay` did "
                 "before, write the tree out (tmpfs, or a directory on disk) and scan it. "
                 "*fresh process*: "
