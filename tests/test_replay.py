@@ -124,9 +124,12 @@ _ATTRIBUTES = (
     "reset_method",
     "reset",
     "numa_node",
+    "sriov_numvfs",
+    "power/control",
+    "mdev_supported_types/nv-1/name",
 )
 _VALUES = ("0x060400\n", "0x030000\n", "09\n", "03\n", "0\n", "-1\n", "", "up\n", "8:0\n", "x y")
-_LINKS = ("driver", "iommu_group", "physfn", "device", "holders/dm-0")
+_LINKS = ("driver", "iommu_group", "physfn", "device", "holders/dm-0", "subsystem", "virtfn0")
 _TARGETS = (
     "../../../bus/pci/drivers/vfio-pci",
     "../../../kernel/iommu_groups/3",
@@ -189,6 +192,7 @@ def test_random_recordings(blocks: dict[str, tuple[object, ...]]) -> None:
     assert sorted(on_disk.records, key=repr) == sorted(in_memory.records, key=repr)
     assert sorted(on_disk.class_devices, key=repr) == sorted(in_memory.class_devices, key=repr)
     assert sorted(on_disk.problems) == sorted(in_memory.problems)
+    assert sorted(on_disk.mdev_types, key=repr) == sorted(in_memory.mdev_types, key=repr)
 
 
 def test_random_recordings_cover_nodes() -> None:
