@@ -158,7 +158,8 @@ def relative_path(root: str, entry: str) -> str | None:
         if exc.errno != errno.EINVAL:  # EINVAL: a plain directory, as in some copies of sysfs
             return None
         target = entry
-    full = os.path.normpath(os.path.join(os.path.dirname(entry), target))
+    # join() and dirname() spelled out: this runs for every device of a scan.
+    full = os.path.normpath(target if target[:1] == "/" else f"{entry.rpartition('/')[0]}/{target}")
     prefix = root.rstrip("/") + "/"
     if not full.startswith(prefix):
         return None
