@@ -149,6 +149,25 @@ def best(func: Callable[[], object], repeat: int) -> float:
     return min(times)
 
 
+def best_in_turn(
+    first: Callable[[], object], second: Callable[[], object], repeat: int
+) -> tuple[float, float]:
+    """The best wall times of *first* and *second*, run in turn *repeat* times.
+
+    A ratio of two timings taken minutes apart measures the machine's drift
+    as much as the code (on this VM the floor of one tree moved by a third
+    between runs); taken in turn, both sides meet the same machine.
+    """
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for func, out in zip((first, second), times, strict=True):
+            gc.collect()
+            start = time.perf_counter()
+            func()
+            out.append(time.perf_counter() - start)
+    return min(times[0]), min(times[1])
+
+
 _UMOCKDEV_CHILD = """
 import json, sys, time
 from hostpassthru import _sysfs, _tree, _udev
@@ -266,8 +285,7 @@ def measure(size: int, repeat: int, kimchi_sample: int) -> dict[str, object]:
         host = hp.scan(sysfs=root)  # warm the cache
         assert len(host) == nodes, (len(host), nodes)  # noqa: S101
         assert floor(root) == nodes  # noqa: S101
-        t_floor = best(lambda: floor(root), repeat)
-        t_scan = best(lambda: hp.scan(sysfs=root), repeat)
+        t_floor, t_scan = best_in_turn(lambda: floor(root), lambda: hp.scan(sysfs=root), repeat)
         t_pass = best(host.passthrough_devices, repeat)
         t_aff = best(lambda: [host.affected_by(d) for d in host.devices], repeat)
         sample = host.devices[:: max(1, nodes // kimchi_sample)]
@@ -299,7 +317,8 @@ def measure(size: int, repeat: int, kimchi_sample: int) -> dict[str, object]:
 
 NOTES = "## Notes"
 COLUMNS = """\
-Per node, best of the runs, warm page cache, on one tree per size. *floor*:
+Per node, best of the runs, warm page cache, on one tree per size; floor and
+scan are run in turn, so that their ratio does not measure the machine's drift. *floor*:
 only the file operations a scan needs. *scan*: `scan(sysfs=...)`. *live* and
 *path*: the live reader (pyudev) and the path reader, each under
 `umockdev-wrapper` on the same tree. *affected_by all*: `affected_by()` for
