@@ -48,35 +48,15 @@ class _Parser:
         try:
             return convert(raw)
         except ValueError:
-            self._malformed(attr, raw)
+            self.problems.append(f"{self.record.sys_name}: {attr}: malformed value {raw!r}")
             return None
-
-    def _malformed(self, attr: str, raw: str) -> None:
-        self.problems.append(f"{self.record.sys_name}: {attr}: malformed value {raw!r}")
 
     def hex(self, attr: str) -> int | None:
         """``0x8086`` or ``8086``, as PCI and USB write ids."""
-        raw = self.record.attributes.get(attr)
-        if raw is None:
-            return None
-        try:
-            value = int(raw, 16)
-        except ValueError:
-            value = -1
-        if value < 0:
-            self._malformed(attr, raw)
-            return None
-        return value
+        return self.parse(attr, _hex)
 
     def dec(self, attr: str) -> int | None:
-        raw = self.record.attributes.get(attr)
-        if raw is None:
-            return None
-        try:
-            return int(raw, 10)
-        except ValueError:
-            self._malformed(attr, raw)
-            return None
+        return self.parse(attr, int)
 
     def text(self, attr: str) -> str | None:
         # SCSI INQUIRY strings come padded with spaces; the reader strips them.
@@ -87,6 +67,11 @@ def _nonnegative(value: int) -> int:
     if value < 0:
         raise ValueError(value)
     return value
+
+
+def _hex(text: str) -> int:
+    # A module-level function, not a closure made for each attribute read.
+    return _nonnegative(int(text, 16))
 
 
 #: The kinds with an IOMMU group of their own: PCI functions, and mediated devices,
@@ -242,7 +227,7 @@ def _facts(record: DeviceRecord, problems: list[str], virt: _Virt) -> _Facts:
         classes = []
         for raw in record.interface_classes:
             try:
-                classes.append(_nonnegative(int(raw, 16)))
+                classes.append(_hex(raw))
             except ValueError:
                 problems.append(f"{record.sys_name}: bInterfaceClass: malformed value {raw!r}")
         return _Facts(
