@@ -288,8 +288,9 @@ def test_list_loads_only_what_a_scan_needs(tmp_path: pathlib.Path) -> None:
     """``list --json`` on a tree loads no command it does not run, and no monitor or child.
 
     Each module here costs start-up time a user feels on every call: the acting
-    commands, recordings, the simulated kernel, pyudev, and the socket and
-    subprocess modules only a live monitor and modprobe use.
+    commands, recordings, the simulated kernel, the explanations and readiness
+    checks other commands ask for, pyudev, and the socket and subprocess modules
+    only a live monitor and modprobe use.
     """
     root = tmp_path / "sys"
     (root / "devices").mkdir(parents=True)
@@ -300,6 +301,8 @@ def test_list_loads_only_what_a_scan_needs(tmp_path: pathlib.Path) -> None:
         "hostpassthru._recording",
         "hostpassthru._simkernel",
         "hostpassthru._export",
+        "hostpassthru._explain",
+        "hostpassthru._readiness",
         "hostpassthru._watch",
         "hostpassthru.testing",
         "pyudev",

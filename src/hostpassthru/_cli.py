@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 from ._cli_table import table
 from ._documents import json_document
 from ._errors import HostpassthruError
-from ._explain import Affected, class_name
 from ._records import KINDS
 from ._scan import check, explain_affected, group_verdicts, iommu_status, replay_file, scan
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
+    from ._explain import Affected
     from ._model import Device, Host, PciInfo
     from ._readiness import Assessment, IommuStatus
 
@@ -131,6 +131,8 @@ class _Style:
 
 
 def _line(dev: Device, style: _Style) -> str:
+    from ._explain import class_name  # noqa: PLC0415 - kept off list's import path
+
     parts = [dev.sys_name, dev.description or class_name(dev), f"[{dev.driver or 'no driver'}]"]
     if dev.iommu_group is not None:
         parts.append(f"group {dev.iommu_group}")
@@ -184,6 +186,8 @@ def _cmd_affected(args: argparse.Namespace, host: Host) -> int:
 
 
 def _facts(dev: Device) -> list[tuple[str, str]]:
+    from ._explain import class_name  # noqa: PLC0415 - kept off list's import path
+
     def text(value: object) -> str:
         if value is None or value == ():
             return "-"
@@ -334,6 +338,8 @@ def _cmd_groups(args: argparse.Namespace, host: Host) -> int:
     if args.json:
         _print_json(json_document("groups", host=host))
         return 0
+    from ._explain import class_name  # noqa: PLC0415 - kept off list's import path
+
     verdicts = group_verdicts(host=host)
     if not verdicts:
         print(f"no IOMMU groups: the IOMMU is off or absent; hint: {iommu_status(host=host).hint}")

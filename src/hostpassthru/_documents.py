@@ -1,4 +1,8 @@
-"""The JSON documents: what ``hostpassthru COMMAND --json`` prints, for Python users too."""
+"""The JSON documents: what ``hostpassthru COMMAND --json`` prints, for Python users too.
+
+The explanations and readiness checks are imported by the documents that use
+them, when first asked for: ``list --json`` and ``tree --json`` load neither.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,6 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import attrs
 
-from ._explain import explain_affected, group_verdict
-from ._readiness import assess, iommu_status
 from ._scan import scan
 
 if TYPE_CHECKING:
@@ -44,6 +46,8 @@ def _tree_dict(host: Host, dev: Device) -> dict[str, Any]:
 
 
 def _affected_dicts(host: Host, dev: Device) -> list[dict[str, Any]]:
+    from ._explain import explain_affected  # noqa: PLC0415 - see the top
+
     goes = explain_affected(host, dev)
     return [{"name": a.device.name, "why": a.why, "via": a.via} for a in goes]
 
@@ -63,6 +67,42 @@ def _assessment_dict(a: Assessment) -> dict[str, Any]:
         "device": a.device,
         "verdict": a.verdict,
         "findings": [attrs.asdict(f) for f in a.findings],
+    }
+
+
+def _show_document(host: Host, dev: Device) -> dict[str, Any]:
+    from ._explain import group_verdict  # noqa: PLC0415 - see the top
+    from ._readiness import assess  # noqa: PLC0415 - see the top
+
+    group = None
+    number = dev.iommu_group
+    if dev.kind == "pci" and number is not None and number in host.iommu_groups:
+        group = _verdict_dict(group_verdict(host, number))
+    return {
+        "device": device_dict(dev),
+        "group": group,
+        "affected": _affected_dicts(host, dev),
+        "check": _assessment_dict(assess(host, dev)),
+    }
+
+
+def _groups_document(host: Host) -> dict[str, Any]:
+    from ._explain import group_verdict  # noqa: PLC0415 - see the top
+
+    return {
+        "iommu_enabled": host.iommu_enabled,
+        "groups": [_verdict_dict(group_verdict(host, n)) for n in host.iommu_groups],
+        "problems": list(host.problems),
+    }
+
+
+def _check_document(host: Host, checked: tuple[Device, ...]) -> dict[str, Any]:
+    from ._readiness import assess, iommu_status  # noqa: PLC0415 - see the top
+
+    return {
+        "iommu": attrs.asdict(iommu_status(host)),
+        "devices": [_assessment_dict(assess(host, d)) for d in checked],
+        "problems": list(host.problems),
     }
 
 
@@ -130,33 +170,14 @@ def json_document(
             "problems": list(host.problems),
         }
     elif command == "show":
-        dev = _one(command, devs)
-        group = None
-        number = dev.iommu_group
-        if dev.kind == "pci" and number is not None and number in host.iommu_groups:
-            group = _verdict_dict(group_verdict(host, number))
-        doc = {
-            "device": device_dict(dev),
-            "group": group,
-            "affected": _affected_dicts(host, dev),
-            "check": _assessment_dict(assess(host, dev)),
-        }
+        doc = _show_document(host, _one(command, devs))
     elif command == "affected":
         dev = _one(command, devs)
         doc = {"device": dev.name, "affected": _affected_dicts(host, dev)}
     elif command == "groups":
-        doc = {
-            "iommu_enabled": host.iommu_enabled,
-            "groups": [_verdict_dict(group_verdict(host, n)) for n in host.iommu_groups],
-            "problems": list(host.problems),
-        }
+        doc = _groups_document(host)
     elif command == "check":
-        checked = devs or host.passthrough_devices()
-        doc = {
-            "iommu": attrs.asdict(iommu_status(host)),
-            "devices": [_assessment_dict(assess(host, d)) for d in checked],
-            "problems": list(host.problems),
-        }
+        doc = _check_document(host, devs or host.passthrough_devices())
     else:
         raise ValueError(f"command must be one of {', '.join(DOCUMENTS)}, not {command!r}")
     return {"schema": SCHEMA, **doc}

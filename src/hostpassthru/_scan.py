@@ -3,6 +3,9 @@
 Each question takes ``host=``; without it, it scans this host anew, so that a
 one-off question is one call. To ask several questions of one snapshot (and
 to read it once), scan once and pass ``host=`` to each, or use the Host methods.
+
+The questions import the modules that answer them when first asked: a scan
+alone (``hostpassthru list``) loads none of them, and starts that much faster.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from . import _explain, _readiness, _seam, _sysfs, _udev
+from . import _seam, _sysfs, _udev
 from ._collector import collector_paused
 from ._ids import IdsDatabase
 from ._tree import build
@@ -20,7 +23,9 @@ from ._tree import build
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from ._explain import Affected, GroupVerdict
     from ._model import Device, Host
+    from ._readiness import Assessment, IommuStatus
     from ._recording import Recording
     from ._records import Snapshot
 
@@ -167,24 +172,32 @@ def explain_affected(
     dev: Device | str,
     *,
     host: Host | None = None,
-) -> tuple[_explain.Affected, ...]:
+) -> tuple[Affected, ...]:
     """``affected_by(dev)``, each device with why it goes: same IOMMU group, or beneath."""
+    from ._explain import explain_affected as explain  # noqa: PLC0415 - see the top
+
     host = _this(host)
-    return _explain.explain_affected(host, host.device(dev))
+    return explain(host, host.device(dev))
 
 
-def group_verdicts(*, host: Host | None = None) -> tuple[_explain.GroupVerdict, ...]:
+def group_verdicts(*, host: Host | None = None) -> tuple[GroupVerdict, ...]:
     """Every IOMMU group with what goes if any member is passed, and a verdict in words."""
+    from ._explain import group_verdict  # noqa: PLC0415 - see the top
+
     host = _this(host)
-    return tuple(_explain.group_verdict(host, n) for n in host.iommu_groups)
+    return tuple(group_verdict(host, n) for n in host.iommu_groups)
 
 
-def iommu_status(*, host: Host | None = None) -> _readiness.IommuStatus:
+def iommu_status(*, host: Host | None = None) -> IommuStatus:
     """Whether the IOMMU is on, its hardware units, and what the kernel command line says."""
-    return _readiness.iommu_status(_this(host))
+    from ._readiness import iommu_status as status  # noqa: PLC0415 - see the top
+
+    return status(_this(host))
 
 
-def check(dev: Device | str, *, host: Host | None = None) -> _readiness.Assessment:
+def check(dev: Device | str, *, host: Host | None = None) -> Assessment:
     """What stands between *dev* and a VM: a verdict and findings, each with a hint."""
+    from ._readiness import assess  # noqa: PLC0415 - see the top
+
     host = _this(host)
-    return _readiness.assess(host, host.device(dev))
+    return assess(host, host.device(dev))
