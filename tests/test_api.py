@@ -289,8 +289,9 @@ def test_list_loads_only_what_a_scan_needs(tmp_path: pathlib.Path) -> None:
 
     Each module here costs start-up time a user feels on every call: the acting
     commands, recordings, the simulated kernel, the explanations and readiness
-    checks other commands ask for, pyudev, and the socket and subprocess modules
-    only a live monitor and modprobe use.
+    checks other commands ask for, pyudev, the socket and subprocess modules
+    only a live monitor and modprobe use, and shutil (with bz2 and lzma), which
+    argparse would import for the terminal's width.
     """
     root = tmp_path / "sys"
     (root / "devices").mkdir(parents=True)
@@ -306,6 +307,7 @@ def test_list_loads_only_what_a_scan_needs(tmp_path: pathlib.Path) -> None:
         "hostpassthru._watch",
         "hostpassthru.testing",
         "pyudev",
+        "shutil",
         "socket",
         "subprocess",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -144,6 +145,67 @@ class TestErrors:
             main(["list", "--cap", "usb"])
         assert 2 == info.value.code
         assert "invalid choice" in capsys.readouterr().err
+
+
+class TestHelpWidth:
+    """Help is wrapped as argparse wraps it: to COLUMNS, else the terminal, else 80 columns."""
+
+    USAGE_ONE_LINE = (
+        "usage: hostpassthru list [-h] [--sysfs PATH] [--proc PATH] [--replay FILE] [--json]"
+        " [--cap {pci,usb_device,scsi,mdev}] [--controllers] [--all]\n"
+    )
+
+    @staticmethod
+    def usage(capsys: pytest.CaptureFixture[str]) -> list[str]:
+        """The first two lines of ``list --help``."""
+        with pytest.raises(SystemExit):
+            main(["list", "--help"])
+        return capsys.readouterr().out.splitlines(keepends=True)[:2]
+
+    def test_columns(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """COLUMNS=200: the usage fits on one line."""
+        monkeypatch.setenv("COLUMNS", "200")
+        assert self.USAGE_ONE_LINE == self.usage(capsys)[0]
+
+    def test_narrow_columns(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """COLUMNS=50: two columns stay free, so the usage wraps before 49."""
+        monkeypatch.setenv("COLUMNS", "50")
+        assert "usage: hostpassthru list [-h] [--sysfs PATH]\n" == self.usage(capsys)[0]
+
+    def test_not_a_terminal(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """No COLUMNS and no terminal: 80 columns."""
+        monkeypatch.delenv("COLUMNS", raising=False)
+        first = "usage: hostpassthru list [-h] [--sysfs PATH] [--proc PATH] [--replay FILE]\n"
+        second = "                         [--json] [--cap {pci,usb_device,scsi,mdev}]\n"
+        assert [first, second] == self.usage(capsys)
+
+    def test_terminal(self) -> None:
+        """No COLUMNS, on a terminal 50 columns wide: wrapped to it."""
+        import fcntl  # noqa: PLC0415 - Unix only, as this test
+        import pty  # noqa: PLC0415
+        import struct  # noqa: PLC0415
+        import termios  # noqa: PLC0415
+
+        controller, terminal = pty.openpty()
+        fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 50, 0, 0))
+        env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+        argv = [sys.executable, "-m", "hostpassthru", "list", "--help"]
+        with subprocess.Popen(argv, stdout=terminal, stderr=terminal, env=env) as child:
+            os.close(terminal)
+            out = b""
+            with contextlib.suppress(OSError):  # EIO once the child has closed its end
+                while chunk := os.read(controller, 65536):
+                    out += chunk
+        os.close(controller)
+        assert 0 == child.returncode
+        first = out.splitlines(keepends=True)[0]
+        assert b"usage: hostpassthru list [-h] [--sysfs PATH]\r\n" == first
 
 
 class TestSubprocess:

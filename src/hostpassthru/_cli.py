@@ -414,18 +414,44 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+def _columns() -> int:
+    """The terminal's width, found as ``shutil.get_terminal_size()`` finds it.
+
+    argparse makes a formatter for every option it is given, and its own asks
+    shutil for the width; importing shutil (with bz2 and lzma) costs each run
+    about 2 ms, for a number only a help or usage message uses.
+    """
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    stdout = sys.__stdout__  # None without a console
+    if columns <= 0 and stdout is not None:
+        with contextlib.suppress(ValueError, OSError):  # closed, or not a terminal
+            columns = os.get_terminal_size(stdout.fileno()).columns
+    return columns if columns > 0 else 80
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's formatter for text laid out by hand, told the width (see _columns)."""
+
+    def __init__(self, prog: str) -> None:
+        # argparse keeps two columns free, as it does with the width it finds itself.
+        super().__init__(prog, width=_columns() - 2)
+
+
 def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hostpassthru",
         description="Which host devices can be passed through to a VM, and what goes with them.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     _global_options(parser, None)
     # The same options after the command; SUPPRESS keeps a subcommand's unset
     # option from overwriting what was given before the command.
-    common = argparse.ArgumentParser(add_help=False)
+    common = argparse.ArgumentParser(add_help=False, formatter_class=_Formatter)
     _global_options(common, argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     p_list = sub.add_parser(
@@ -434,7 +460,7 @@ def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         help="the devices that can be passed through",
         description="The devices that can be passed through, as a table or JSON.",
         epilog="examples:\n  hostpassthru list\n  hostpassthru list --all --cap pci\n",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     p_list.add_argument("--cap", choices=KINDS, help="only devices of this kind")
     p_list.add_argument(
@@ -456,7 +482,7 @@ def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
             help=helptext,
             description=helptext[0].upper() + helptext[1:] + ".",
             epilog=f"example:\n  {example}\n",
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=_Formatter,
         )
 
     command(
