@@ -48,16 +48,16 @@ from generate import Tree, generate
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-_LINKS = {"pci": ("driver", "physfn"), "usb_device": ("driver",), "scsi": ("driver",)}
+_LINKS = {"pci": ("driver",), "usb_device": ("driver",), "scsi": ("driver",)}
 
 
-def _read(path: str) -> None:
+def _read(path: str) -> bytes | None:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
-        return
+        return None
     try:
-        os.read(fd, 4096)
+        return os.read(fd, 4096)
     finally:
         os.close(fd)
 
@@ -81,11 +81,28 @@ def _device(entry: str) -> str:
     return os.path.normpath(os.path.join(os.path.dirname(entry), target))
 
 
-def _node(kind: str, base: str) -> None:
-    for name in _sysfs.ATTRIBUTES[kind]:  # type: ignore[index]
-        _read(f"{base}/{name}")
+def _node(kind: str, base: str) -> dict[str, bytes | None]:
+    read = {name: _read(f"{base}/{name}") for name in _sysfs.ATTRIBUTES[kind]}  # type: ignore[index]
     for link in _LINKS[kind]:
         _readlink(f"{base}/{link}")
+    return read
+
+
+def _pci_node(base: str) -> None:
+    """What a scan asks of a PCI function: its attributes, links and SR-IOV or vGPU files."""
+    read = _node("pci", base)
+    if read["reset_method"] is None:
+        os.path.exists(f"{base}/reset")
+    numvfs = read["sriov_numvfs"]
+    if numvfs is not None:
+        for name in _sysfs.SRIOV_ATTRIBUTES:
+            _read(f"{base}/{name}")
+        if numvfs.strip() not in (b"", b"0"):
+            for entry in _listdir(base):
+                if entry.startswith("virtfn"):
+                    _readlink(f"{base}/{entry}")
+    if _readlink(f"{base}/physfn") is not None:
+        os.path.isdir(f"{base}/nvidia")
 
 
 def _floor_classes(root: str) -> None:
@@ -105,10 +122,7 @@ def floor(root: str) -> int:
         _listdir(f"{root}/kernel/iommu_groups/{group}/devices")
     node = _node
     for name in _listdir(f"{root}/bus/pci/devices"):
-        base = _device(f"{root}/bus/pci/devices/{name}")
-        node("pci", base)
-        if not os.path.exists(f"{base}/reset_method"):
-            os.path.exists(f"{base}/reset")
+        _pci_node(_device(f"{root}/bus/pci/devices/{name}"))
         count += 1
     for name in _listdir(f"{root}/bus/usb/devices"):
         base = _device(f"{root}/bus/usb/devices/{name}")

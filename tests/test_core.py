@@ -70,6 +70,16 @@ class TestNames:
             ("usb_device", "1-2", "usb_1_2"),
             ("usb_device", "1-2.3", "usb_1_2_3"),
             ("scsi", "0:0:0:0", "scsi_0_0_0_0"),
+            (
+                "mdev",
+                "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001",
+                "mdev_83b8f4f2_509f_382f_3c1e_e6bfe0fa1001",
+            ),
+            # Beyond the usual separators: any other character, and non-ASCII letters.
+            ("usb_device", "1-2+x", "usb_1_2_x"),
+            ("scsi", "0:0:0:\u00e9", "scsi_0_0_0__"),
+            ("pci", "a_b", "pci_a_b"),
+            ("pci", "", "pci_"),
         ],
     )
     def test_device_name(self, kind: Kind, sys_name: str, expected: str) -> None:

@@ -14,6 +14,8 @@ from hostpassthru import _sysfs
 from hostpassthru.testing import load_recording, materialize
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pyfakefs.fake_filesystem import FakeFilesystem
 
 DESKTOP = load_recording("desktop-gpu")
@@ -129,14 +131,16 @@ class TestPartialAndRacing:
 
     def test_vanishing_during_scan(self, root: str, monkeypatch: pytest.MonkeyPatch) -> None:
         """A device removed between listing and reading is skipped."""
-        real = _sysfs._read_text
+        # The reader's os, which pyfakefs has replaced for this test.
+        reader_os = vars(_sysfs)["os"]
+        real: Callable[..., int] = reader_os.open
 
-        def racing(path: str) -> str:
+        def racing(path: str, flags: int, mode: int = 0o777) -> int:
             if path.endswith("0000:01:00.0/class"):
                 shutil.rmtree(f"{root}/{GPU}")
-            return real(path)
+            return real(path, flags, mode)
 
-        monkeypatch.setattr(_sysfs, "_read_text", racing)
+        monkeypatch.setattr(reader_os, "open", racing)
         host = hp.scan(sysfs=root)
         assert "pci_0000_01_00_0" not in host
         assert 8 == len(host)

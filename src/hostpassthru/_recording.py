@@ -537,7 +537,7 @@ class _IsDirectoryError(Exception):
     """A directory where a file was read (EISDIR)."""
 
 
-#: What the path reader reads of an attribute file: a page (_sysfs._read_text).
+#: What the path reader reads of an attribute file: a page (_sysfs._read_attributes).
 _PAGE = 4096
 
 #: Where the replayed tree sits, for the arithmetic of links that leave it.

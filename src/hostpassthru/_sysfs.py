@@ -107,18 +107,6 @@ def check_root(root: str) -> str:
     return norm
 
 
-def _read_text(path: str) -> str:
-    """Read one attribute file; raises OSError like open() would."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        data = os.read(fd, _PAGE)
-    finally:
-        os.close(fd)
-    # Attribute text is ASCII in practice, but USB string descriptors are whatever the
-    # device sends: never let a stray byte stop a scan.
-    return data.decode("utf-8", "replace").strip()
-
-
 def _link_name(path: str) -> str:
     return os.readlink(path).rstrip("/").rpartition("/")[2]
 
@@ -195,6 +183,20 @@ def _read_links(
     return found, missing
 
 
+#: (kind, whether the driver link is read, whether the group link is) -> the links read.
+_LINKS: dict[tuple[Kind, bool, bool], tuple[str, ...]] = {
+    (kind, driver, group): (
+        *(("driver",) if driver else ()),
+        *(("iommu_group",) if group else ()),
+        *(("physfn",) if kind == "pci" else ()),
+        *(("mdev_type",) if kind == "mdev" else ()),
+    )
+    for kind in ATTRIBUTES
+    for driver in (False, True)
+    for group in (False, True)
+}
+
+
 def read_record(  # noqa: PLR0913 - one call per device, all of it needed
     root: str,
     kind: Kind,
@@ -216,15 +218,7 @@ def read_record(  # noqa: PLR0913 - one call per device, all of it needed
     attributes: dict[str, str] = {}
     missing = _read_attributes(base, sys_name, ATTRIBUTES[kind], attributes, problems)
     found, links_missing = _read_links(
-        base,
-        sys_name,
-        (
-            *(("driver",) if driver is False else ()),
-            *(("iommu_group",) if links else ()),
-            *(("physfn",) if kind == "pci" else ()),
-            *(("mdev_type",) if kind == "mdev" else ()),
-        ),
-        problems,
+        base, sys_name, _LINKS[kind, driver is False, links], problems
     )
     missing = missing or links_missing
     virtfns: tuple[tuple[int, str], ...] = ()
@@ -234,7 +228,9 @@ def read_record(  # noqa: PLR0913 - one call per device, all of it needed
         _read_attributes(base, sys_name, SRIOV_ATTRIBUTES, attributes, problems)
         if attributes["sriov_numvfs"] not in ("", "0"):
             virtfns = _read_virtfns(base, sys_name, problems)
-    if "physfn" in found:
+    # NVIDIA's vGPU manager (17+, Linux >= 6.8) adds an nvidia/ group to each VF
+    # it manages: one stat of the group spares two failed opens on every other VF.
+    if "physfn" in found and os.path.isdir(f"{base}/nvidia"):
         _read_attributes(base, sys_name, VGPU_ATTRIBUTES, attributes, problems)
     # A missing attribute or link is common (no serial on most USB devices, no
     # driver when unbound); a device directory that is gone is not. Where nothing
@@ -277,15 +273,27 @@ def _read_attributes(
     into: dict[str, str],
     problems: Problems,
 ) -> bool:
-    """Read each of *names* under *base* into *into*; True if any was missing."""
+    """Read each of *names* under *base* into *into*; True if any was missing.
+
+    Every attribute file of a scan is read here, so the open, read and close
+    are spelled out in the loop rather than in a function called per file.
+    """
     missing = False
     for name in names:
         try:
-            into[name] = _read_text(f"{base}/{name}")
+            fd = os.open(f"{base}/{name}", os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                data = os.read(fd, _PAGE)
+            finally:
+                os.close(fd)
         except FileNotFoundError:
             missing = True
         except OSError as exc:
             problems.append(f"{sys_name}: {name}: unreadable ({_why(exc)})")
+        else:
+            # Attribute text is ASCII in practice, but USB string descriptors are
+            # whatever the device sends: never let a stray byte stop a scan.
+            into[name] = data.decode("utf-8", "replace").strip()
     return missing
 
 
@@ -353,13 +361,9 @@ def read_attribute(
     problems: Problems,
 ) -> str | None:
     """One attribute file's text; None (and a problem if unreadable) when it cannot be read."""
-    try:
-        return _read_text(f"{root}/{path}/{name}")
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        problems.append(f"{sys_name}: {name}: unreadable ({_why(exc)})")
-        return None
+    into: dict[str, str] = {}
+    _read_attributes(f"{root}/{path}", sys_name, (name,), into, problems)
+    return into.get(name)
 
 
 def usb_devtype_or_guess(sys_name: str, devtype: str | None, *, has_uevent: bool) -> str | None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from operator import attrgetter
+from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
 
@@ -38,29 +39,45 @@ __all__ = ["build", "class_devices", "parse_proc"]
 class _Parser:
     """Parses one record's raw attribute text, noting what is malformed."""
 
-    record: DeviceRecord
+    attributes: Mapping[str, str]
+    sys_name: str
     problems: list[str]
 
+    def integer(self, attr: str, base: int = 10) -> int | None:
+        """A decimal attribute, or with *base* 16 an id (``0x8086`` or ``8086``, never negative).
+
+        The hot path of a scan (about seven per PCI function): one call, no
+        converter passed in, unlike :meth:`parse`.
+        """
+        raw = self.attributes.get(attr)
+        if raw is None:
+            return None
+        try:
+            value = int(raw, base)
+        except ValueError:
+            pass
+        else:
+            if base == 10 or value >= 0:
+                return value
+        self.malformed(attr, raw)
+        return None
+
     def parse(self, attr: str, convert: Callable[[str], int]) -> int | None:
-        raw = self.record.attributes.get(attr)
+        raw = self.attributes.get(attr)
         if raw is None:
             return None
         try:
             return convert(raw)
         except ValueError:
-            self.problems.append(f"{self.record.sys_name}: {attr}: malformed value {raw!r}")
+            self.malformed(attr, raw)
             return None
 
-    def hex(self, attr: str) -> int | None:
-        """``0x8086`` or ``8086``, as PCI and USB write ids."""
-        return self.parse(attr, _hex)
-
-    def dec(self, attr: str) -> int | None:
-        return self.parse(attr, int)
+    def malformed(self, attr: str, raw: str) -> None:
+        self.problems.append(f"{self.sys_name}: {attr}: malformed value {raw!r}")
 
     def text(self, attr: str) -> str | None:
         # SCSI INQUIRY strings come padded with spaces; the reader strips them.
-        return self.record.attributes.get(attr) or None
+        return self.attributes.get(attr) or None
 
 
 def _nonnegative(value: int) -> int:
@@ -110,8 +127,9 @@ def _hctl(sys_name: str, problems: list[str]) -> tuple[int, int, int, int] | Non
     return host, channel, target, lun
 
 
-@attrs.frozen(kw_only=True)
-class _Facts:
+class _Facts(NamedTuple):
+    """A node's parsed ids and facts (a named tuple: made once per node, and only here)."""
+
     vendor_id: int | None
     product_id: int | None
     pci: PciInfo | None = None
@@ -139,15 +157,14 @@ def _virt(snapshot: Snapshot) -> _Virt:
 
 
 def _vgpu(p: _Parser) -> VgpuInfo | None:
-    record = p.record
-    creatable = record.attributes.get("nvidia/creatable_vgpu_types")
-    current = record.attributes.get("nvidia/current_vgpu_type")
+    creatable = p.attributes.get("nvidia/creatable_vgpu_types")
+    current = p.attributes.get("nvidia/current_vgpu_type")
     if creatable is None and current is None:
         return None
     types: tuple[tuple[int, str], ...] = ()
     if creatable is not None:
         types, bad = parse_vgpu_types(creatable)
-        problems = [f"{record.sys_name}: nvidia/creatable_vgpu_types: skipped {b!r}" for b in bad]
+        problems = [f"{p.sys_name}: nvidia/creatable_vgpu_types: skipped {b!r}" for b in bad]
         p.problems.extend(problems)
     return VgpuInfo(
         creatable=tuple(VgpuType(id=i, name=n) for i, n in types),
@@ -182,7 +199,7 @@ def _mdev_types(records: Mapping[str, MdevTypeRecord], problems: list[str]) -> t
 
 
 def _facts(record: DeviceRecord, problems: list[str], virt: _Virt) -> _Facts:
-    p = _Parser(record, problems)
+    p = _Parser(record.attributes, record.sys_name, problems)
     if record.kind == "mdev":
         parent = record.path.rpartition("/")[0]
         t = virt.types.get(parent, {}).get(record.mdev_type or "")
@@ -196,27 +213,27 @@ def _facts(record: DeviceRecord, problems: list[str], virt: _Virt) -> _Facts:
             ),
         )
     if record.kind == "pci":
-        numa = p.dec("numa_node")
-        autoprobe = p.dec("sriov_drivers_autoprobe")
+        numa = p.integer("numa_node")
+        autoprobe = p.integer("sriov_drivers_autoprobe")
         return _Facts(
-            vendor_id=p.hex("vendor"),
-            product_id=p.hex("device"),
+            vendor_id=p.integer("vendor", 16),
+            product_id=p.integer("device", 16),
             pci=PciInfo(
-                class_code=p.hex("class"),
-                subsystem_vendor_id=p.hex("subsystem_vendor"),
-                subsystem_product_id=p.hex("subsystem_device"),
-                revision=p.hex("revision"),
+                class_code=p.integer("class", 16),
+                subsystem_vendor_id=p.integer("subsystem_vendor", 16),
+                subsystem_product_id=p.integer("subsystem_device", 16),
+                revision=p.integer("revision", 16),
                 # The kernel writes -1 (NUMA_NO_NODE) where firmware gives no proximity.
                 numa_node=None if numa is None or numa < 0 else numa,
                 physfn=None if record.physfn is None else device_name("pci", record.physfn),
-                boot_vga=None if (vga := p.dec("boot_vga")) is None else vga == 1,
+                boot_vga=None if (vga := p.integer("boot_vga")) is None else vga == 1,
                 reset_methods=None if (m := p.text("reset_method")) is None else tuple(m.split()),
                 has_reset=record.has_reset,
-                sriov_numvfs=p.dec("sriov_numvfs"),
+                sriov_numvfs=p.integer("sriov_numvfs"),
                 # An unset override reads "(null)" (Linux 3.16+); older kernels have no file.
                 driver_override=None if (o := p.text("driver_override")) in (None, "(null)") else o,
                 modalias=p.text("modalias"),
-                sriov_totalvfs=p.dec("sriov_totalvfs"),
+                sriov_totalvfs=p.integer("sriov_totalvfs"),
                 sriov_drivers_autoprobe=None if autoprobe is None else autoprobe != 0,
                 vfs=tuple(device_name("pci", vf) for _, vf in record.virtfns),
                 vf_index=virt.vf_index.get(record.sys_name) if record.physfn else None,
@@ -231,16 +248,16 @@ def _facts(record: DeviceRecord, problems: list[str], virt: _Virt) -> _Facts:
             except ValueError:
                 problems.append(f"{record.sys_name}: bInterfaceClass: malformed value {raw!r}")
         return _Facts(
-            vendor_id=p.hex("idVendor"),
-            product_id=p.hex("idProduct"),
+            vendor_id=p.integer("idVendor", 16),
+            product_id=p.integer("idProduct", 16),
             usb=UsbInfo(
-                busnum=p.dec("busnum"),
-                devnum=p.dec("devnum"),
+                busnum=p.integer("busnum"),
+                devnum=p.integer("devnum"),
                 speed=p.text("speed"),
                 serial=p.text("serial"),
                 manufacturer=p.text("manufacturer"),
                 product=p.text("product"),
-                device_class=p.hex("bDeviceClass"),
+                device_class=p.integer("bDeviceClass", 16),
                 interface_classes=tuple(classes),
             ),
         )
@@ -249,7 +266,7 @@ def _facts(record: DeviceRecord, problems: list[str], virt: _Virt) -> _Facts:
         product_id=None,
         scsi=ScsiInfo(
             hctl=_hctl(record.sys_name, problems),
-            type=p.dec("type"),
+            type=p.integer("type"),
             vendor=p.text("vendor"),
             model=p.text("model"),
             block=record.block[0] if record.block else None,
@@ -267,7 +284,7 @@ def _unique(
     seen_names: set[str] = set()
     out = []
     names = []
-    for record in sorted(records, key=lambda r: r.path):
+    for record in sorted(records, key=attrgetter("path")):
         name = device_name(record.kind, record.sys_name)
         if record.path in seen_paths:
             continue
@@ -281,6 +298,39 @@ def _unique(
     return out, names
 
 
+def _parents_and_groups(
+    records: list[DeviceRecord],
+    own: Mapping[str, int],
+) -> tuple[list[int | None], list[int | None]]:
+    """Each node's parent (an index into *records*, which are in path order) and group.
+
+    A node's parent is the nearest node above its path. A path sorts before
+    every path it prefixes, so a parent comes before its children, and one pass
+    can take the group over from the parent.
+    """
+    count = len(records)
+    index = {record.path: i for i, record in enumerate(records)}
+    parent: list[int | None] = [None] * count
+    group: list[int | None] = [None] * count
+    # The own group of the nearest PCI node at or above each node.
+    pci_group: list[int | None] = [None] * count
+    for i, record in enumerate(records):
+        up = record.path
+        while "/" in up:
+            up = up.rpartition("/")[0]
+            if (j := index.get(up)) is not None:
+                parent[i] = j
+                break
+        above = None if (j := parent[i]) is None else pci_group[j]
+        if record.kind in _GROUPED:
+            group[i] = own.get(record.sys_name)
+        else:
+            # The effective group of a USB or SCSI node is its nearest PCI ancestor's.
+            group[i] = above
+        pci_group[i] = group[i] if record.kind == "pci" else above
+    return parent, group
+
+
 def build(snapshot: Snapshot, names: NameLookup = no_names) -> Host:
     """Turn a reader's snapshot into a Host; pure, no filesystem access."""
     problems = list(snapshot.problems)
@@ -288,26 +338,7 @@ def build(snapshot: Snapshot, names: NameLookup = no_names) -> Host:
     own = _own_groups(snapshot, problems)
     count = len(records)
 
-    # Parents through a stack: visited in the order of their path components, a
-    # node's ancestors are exactly the stacked nodes whose path prefixes its own.
-    # (Plain string order would not do: "a/b-x" sorts between "a/b" and "a/b/c".)
-    parent: list[int | None] = [None] * count
-    group: list[int | None] = [None] * count
-    stack: list[int] = []
-    for i in sorted(range(count), key=lambda i: records[i].path.split("/")):
-        record = records[i]
-        while stack and not record.path.startswith(records[stack[-1]].path + "/"):
-            stack.pop()
-        parent[i] = stack[-1] if stack else None
-        if record.kind in _GROUPED:
-            group[i] = own.get(record.sys_name)
-        else:
-            # The effective group of a USB or SCSI node is its nearest PCI ancestor's.
-            group[i] = next(
-                (own.get(records[j].sys_name) for j in reversed(stack) if records[j].kind == "pci"),
-                None,
-            )
-        stack.append(i)
+    parent, group = _parents_and_groups(records, own)
 
     children: list[list[int]] = [[] for _ in range(count)]
     for i, p in enumerate(parent):
@@ -347,7 +378,7 @@ def build(snapshot: Snapshot, names: NameLookup = no_names) -> Host:
                 kind=record.kind,
                 path=record.path,
                 parent=None if parent[i] is None else dev_names[parent[i]],  # type: ignore[index]
-                children=tuple(dev_names[c] for c in children[i]),
+                children=tuple([dev_names[c] for c in children[i]]),
                 driver=record.driver,
                 iommu_group=group[i],
                 vendor_id=fact.vendor_id,
@@ -360,7 +391,9 @@ def build(snapshot: Snapshot, names: NameLookup = no_names) -> Host:
                 usb=fact.usb,
                 scsi=fact.scsi,
                 mdev=fact.mdev,
-                mdev_types=_mdev_types(virt.types.get(record.path, {}), problems),
+                mdev_types=_mdev_types(types, problems)
+                if (types := virt.types.get(record.path))
+                else (),
             ),
         )
     node_of_path = {d.path: d.name for d in devices}
@@ -446,7 +479,7 @@ def class_devices(
 ) -> tuple[ClassDevice, ...]:
     """Attach each class device to the nearest node above its path."""
     out = []
-    for record in sorted(records, key=lambda r: (r.subsystem, r.name)):
+    for record in sorted(records, key=attrgetter("subsystem", "name")):
         path, node = record.path, None
         while "/" in path:
             path = path.rpartition("/")[0]
