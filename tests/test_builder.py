@@ -52,10 +52,16 @@ class TestHctl:
         dev = build(snapshot(scsi("2:0:10:0"))).device("2:0:10:0")
         assert (2, 0, 10, 0) == (dev.scsi.hctl if dev.scsi else None)
 
-    def test_not_hctl(self) -> None:
-        """A name that is no H:C:T:L gives None and a problem naming it."""
-        host = build(snapshot(scsi("bogus")))
-        assert ("bogus: not a host:channel:target:lun name",) == host.problems
+    @pytest.mark.parametrize("name", ["bogus", "1:2:3", "1:2:3:4:5", "0:0:-1:0", "0:0:x:0"])
+    def test_not_hctl(self, name: str) -> None:
+        """A name that is no H:C:T:L (four numbers, none negative) gives a problem naming it."""
+        host = build(snapshot(scsi(name)))
+        assert (f"{name}: not a host:channel:target:lun name",) == host.problems
+
+    def test_not_hctl_is_none(self) -> None:
+        """... and no hctl."""
+        dev = build(snapshot(scsi("0:0:-1:0"))).device("0:0:-1:0")
+        assert None is (dev.scsi.hctl if dev.scsi else "no scsi facts")
 
 
 class TestPciText:

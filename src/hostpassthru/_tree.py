@@ -118,13 +118,15 @@ def _own_groups(snapshot: Snapshot, problems: list[str]) -> dict[str, int]:
 
 
 def _hctl(sys_name: str, problems: list[str]) -> tuple[int, int, int, int] | None:
-    parts = sys_name.split(":")
     try:
-        host, channel, target, lun = (_nonnegative(int(p, 10)) for p in parts)
+        host, channel, target, lun = map(int, sys_name.split(":"))
     except ValueError:
-        problems.append(f"{sys_name}: not a host:channel:target:lun name")
-        return None
-    return host, channel, target, lun
+        pass
+    else:
+        if min(host, channel, target, lun) >= 0:
+            return host, channel, target, lun
+    problems.append(f"{sys_name}: not a host:channel:target:lun name")
+    return None
 
 
 class _Facts(NamedTuple):
@@ -235,7 +237,7 @@ def _facts(record: DeviceRecord, problems: list[str], virt: _Virt) -> _Facts:
                 modalias=p.text("modalias"),
                 sriov_totalvfs=p.integer("sriov_totalvfs"),
                 sriov_drivers_autoprobe=None if autoprobe is None else autoprobe != 0,
-                vfs=tuple(device_name("pci", vf) for _, vf in record.virtfns),
+                vfs=tuple([device_name("pci", vf) for _, vf in record.virtfns]),
                 vf_index=virt.vf_index.get(record.sys_name) if record.physfn else None,
                 vgpu=_vgpu(p),
             ),
