@@ -57,6 +57,41 @@ class TestLookup:
         assert None is db("pci", 0x8086, 0x1B81)[1]
 
 
+class TestLineForms:
+    """A line is matched whole: where a line starts, four hex digits and two spaces."""
+
+    @staticmethod
+    def lookup(tmp_path: Path, text: str, product: int | None) -> tuple[str | None, str | None]:
+        """The names of vendor 0x10de and *product* in a pci.ids holding *text*."""
+        (tmp_path / "pci.ids").write_text(text)
+        return IdsDatabase((str(tmp_path),))("pci", 0x10DE, product)
+
+    def test_first_line(self, tmp_path: Path) -> None:
+        """The file's first line has no newline before it, and is found all the same."""
+        names = self.lookup(tmp_path, "10de  NVIDIA Corporation\n\t1b81  GP104\n", 0x1B81)
+        assert ("NVIDIA Corporation", "GP104") == names
+
+    def test_upper_case(self, tmp_path: Path) -> None:
+        """Upper-case hex digits are found too."""
+        names = self.lookup(tmp_path, "# ids\n10DE  NVIDIA Corporation\n\t1B81  GP104\n", 0x1B81)
+        assert ("NVIDIA Corporation", "GP104") == names
+
+    def test_one_space_is_no_vendor_line(self, tmp_path: Path) -> None:
+        """The id and one space is not a vendor line."""
+        text = "# ids\n10de not this\n10de  NVIDIA Corporation\n"
+        assert "NVIDIA Corporation" == self.lookup(tmp_path, text, None)[0]
+
+    def test_longer_id_is_no_vendor_line(self, tmp_path: Path) -> None:
+        """Five hex digits are not the vendor of the first four."""
+        text = "# ids\n10de0  not this\n10de  NVIDIA Corporation\n"
+        assert "NVIDIA Corporation" == self.lookup(tmp_path, text, None)[0]
+
+    def test_one_space_is_no_product_line(self, tmp_path: Path) -> None:
+        """The same holds for products: the id and one space is not a product line."""
+        text = "10de  NVIDIA Corporation\n\t1b81 not this\n\t1b81  GP104\n"
+        assert "GP104" == self.lookup(tmp_path, text, 0x1B81)[1]
+
+
 class TestDatabase:
     """The database reads the first directory that has the file."""
 
