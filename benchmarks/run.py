@@ -224,7 +224,7 @@ def lspci(root: str, repeat: int) -> float | None:
 
 
 # What the console script runs (pip writes the same two lines into bin/hostpassthru).
-_CLI = "import sys; from hostpassthru._cli import main; sys.exit(main())"
+_CLI = "import sys; from hostpassthru._cli import run; sys.exit(run())"
 
 
 def _process(argv: list[str], repeat: int) -> float:

@@ -223,6 +223,23 @@ class TestSubprocess:
         assert "NAME" == done.stdout.split()[0]
         assert "" == done.stderr
 
+    def test_run_leaves_its_objects_to_the_exit(self, sysfs_tree: Callable[[str], str]) -> None:
+        """run(), what the console script calls, returns main's code with every object frozen.
+
+        Frozen objects are left out of the collection the interpreter makes as it ends.
+        """
+        code = (
+            "import gc, sys\n"
+            "from hostpassthru._cli import run\n"
+            "before = gc.get_freeze_count()\n"
+            "code = run()\n"
+            "print(code, before, gc.get_freeze_count() > 0, file=sys.stderr)\n"
+        )
+        root = sysfs_tree("desktop-gpu")
+        argv = [sys.executable, "-c", code, "list", "--json", "--sysfs", root]
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        assert "0 0 True\n" == done.stderr
+
     def test_version(self) -> None:
         """--version prints the package version."""
         done = subprocess.run(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import sys
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from ._model import Device, Host, PciInfo
     from ._readiness import Assessment, IommuStatus
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 _EPILOG = """\
 examples:
@@ -770,3 +771,18 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one exit 
         return 0
     except KeyboardInterrupt:
         return 130
+
+
+def run() -> int:
+    """The ``hostpassthru`` command: :func:`main` on this process's arguments, as it ends.
+
+    On its way out the interpreter searches every object for reference cycles
+    and frees what it finds: the classes and functions of every module loaded,
+    about 7 ms of a ``list`` on a small host. The process is ending, so the
+    objects are frozen (left out of every later collection) and the operating
+    system takes the memory back. Files are closed by their ``with`` blocks,
+    and standard output is flushed at exit as before.
+    """
+    code = main()
+    gc.freeze()
+    return code
