@@ -778,7 +778,7 @@ def run() -> int:
 
     On its way out the interpreter searches every object for reference cycles
     and frees what it finds: the classes and functions of every module loaded,
-    about 7 ms of a ``list`` on a small host. The process is ending, so the
+    about 6 ms of a ``list`` on a small host. The process is ending, so the
     objects are frozen (left out of every later collection) and the operating
     system takes the memory back. Files are closed by their ``with`` blocks,
     and standard output is flushed at exit as before.
