@@ -85,6 +85,23 @@ class TestPciText:
         assert None is (pci and pci.numa_node)
         assert ("0000:01:00.0: numa_node: malformed value 'far'",) == host.problems
 
+    @pytest.mark.parametrize(("text", "expected"), [("0x10de", 0x10DE), ("10de", 0x10DE)])
+    def test_id_in_hex(self, text: str, expected: int) -> None:
+        """PCI writes ids with 0x, USB without; both are hex."""
+        assert expected == build(snapshot(gpu(vendor=text))).device("0000:01:00.0").vendor_id
+
+    @pytest.mark.parametrize("text", ["-0x10de", "nvidia", ""])
+    def test_malformed_id(self, text: str) -> None:
+        """An id that is no hex number from 0 up is None and a problem naming it."""
+        host = build(snapshot(gpu(vendor=text)))
+        assert None is host.device("0000:01:00.0").vendor_id
+        assert (f"0000:01:00.0: vendor: malformed value {text!r}",) == host.problems
+
+    def test_negative_decimal(self) -> None:
+        """A decimal attribute may be negative: numa_node -1 is NUMA_NO_NODE, no problem."""
+        host = build(snapshot(gpu(numa_node="-1")))
+        assert () == host.problems
+
     def test_modalias(self) -> None:
         """Modalias is kept as it is."""
         alias = "pci:v000010DEd00001B81sv00003842sd00006173bc03sc00i00"
