@@ -359,7 +359,7 @@ def build(snapshot: Snapshot, names: NameLookup = no_names) -> Host:
             driver=record.driver,
             usb_class=None if fact.usb is None else fact.usb.device_class,
         )
-        if any(holds_eligible[c] for c in children[i]):
+        if children[i] and any(holds_eligible[c] for c in children[i]):
             mine = (*mine, "has_passthrough_children")
         reasons[i] = mine
         holds_eligible[i] = not mine or "has_passthrough_children" in mine
@@ -369,10 +369,10 @@ def build(snapshot: Snapshot, names: NameLookup = no_names) -> Host:
     for i, record in enumerate(records):
         fact = facts[i]
         key = (record.kind, fact.vendor_id, fact.product_id)
-        if key not in known:
+        if (found := known.get(key)) is None:
             # Once per distinct id in a scan: a host has many devices of few models.
-            known[key] = names(*key)
-        vendor_name, product_name = known[key]
+            found = known[key] = names(*key)
+        vendor_name, product_name = found
         devices.append(
             Device(
                 name=dev_names[i],
@@ -380,7 +380,7 @@ def build(snapshot: Snapshot, names: NameLookup = no_names) -> Host:
                 kind=record.kind,
                 path=record.path,
                 parent=None if parent[i] is None else dev_names[parent[i]],  # type: ignore[index]
-                children=tuple([dev_names[c] for c in children[i]]),
+                children=tuple([dev_names[c] for c in children[i]]) if children[i] else (),
                 driver=record.driver,
                 iommu_group=group[i],
                 vendor_id=fact.vendor_id,
