@@ -52,7 +52,10 @@ class TestHctl:
         dev = build(snapshot(scsi("2:0:10:0"))).device("2:0:10:0")
         assert (2, 0, 10, 0) == (dev.scsi.hctl if dev.scsi else None)
 
-    @pytest.mark.parametrize("name", ["bogus", "1:2:3", "1:2:3:4:5", "0:0:-1:0", "0:0:x:0"])
+    @pytest.mark.parametrize(
+        "name",
+        ["bogus", "1:2:3", "1:2:3:4:5", "-1:0:0:0", "0:-1:0:0", "0:0:-1:0", "0:0:0:-1", "0:0:x:0"],
+    )
     def test_not_hctl(self, name: str) -> None:
         """A name that is no H:C:T:L (four numbers, none negative) gives a problem naming it."""
         host = build(snapshot(scsi(name)))
@@ -145,14 +148,14 @@ class TestProcText:
         assert () == (facts.swaps if facts else None)
 
 
-def usb(interfaces: tuple[str, ...]) -> DeviceRecord:
-    """A USB device record with these raw interface classes."""
+def usb(interfaces: tuple[str, ...], device_class: str = "00") -> DeviceRecord:
+    """A USB device record with these raw interface classes and device class."""
     return DeviceRecord(
         kind="usb_device",
         sys_name="1-1",
         path=f"{R}/0000:00:14.0/usb1/1-1",
         driver="usb",
-        attributes={"bDeviceClass": "00"},
+        attributes={"bDeviceClass": device_class},
         interface_classes=interfaces,
     )
 
@@ -181,6 +184,15 @@ class TestInterfaceClasses:
         """A malformed class is left out and said."""
         host = build(snapshot(usb(("zz", "08"))))
         assert ("1-1: bInterfaceClass: malformed value 'zz'",) == host.problems
+
+
+class TestDeviceClass:
+    """bDeviceClass is hexadecimal too."""
+
+    def test_hex(self) -> None:
+        """Class ef is miscellaneous (239)."""
+        dev = build(snapshot(usb((), device_class="ef"))).device("1-1")
+        assert 239 == (dev.usb.device_class if dev.usb else None)
 
 
 class TestGroupLinks:
@@ -241,6 +253,30 @@ class TestHostFields:
         assert "Vendor" == dev.vendor_name
         assert "Product" == dev.product_name
 
+    def test_names_asked_once_per_id(self) -> None:
+        """The lookup is asked once for each kind, vendor and product: many devices, few models."""
+        asked: list[tuple[str, int | None, int | None]] = []
+
+        def names(kind: str, vendor: int | None, product: int | None) -> tuple[None, None]:
+            asked.append((kind, vendor, product))
+            return None, None
+
+        twin = DeviceRecord(
+            kind="pci",
+            sys_name="0000:02:00.0",
+            path=f"{R}/0000:02:00.0",
+            driver=None,
+            attributes={"vendor": "0x10de", "device": "0x1b81"},
+        )
+        records = (
+            gpu(vendor="0x10de", device="0x1b81"),
+            twin,
+            linked("0000:03:00.0", "1"),
+            linked("0000:04:00.0", "2"),
+        )
+        build(snapshot(*records), names)
+        assert [("pci", 0x10DE, 0x1B81), ("pci", None, None)] == asked
+
     def test_root_and_source(self) -> None:
         """The sysfs root and the reader are kept."""
         host = build(snapshot(gpu()))
@@ -263,6 +299,28 @@ class TestHostFields:
             ),
         )
         assert f"{R}/0000:01:00.0/net/eth0" == host.class_devices[0].path
+
+    def test_class_devices_by_subsystem_then_name(self) -> None:
+        """Class devices come sorted by subsystem, then by name."""
+        records = tuple(
+            ClassDeviceRecord(
+                subsystem=subsystem, name=name, path=f"{R}/0000:01:00.0/{name}", attributes={}
+            )
+            for subsystem, name in [
+                ("net", "eth1"),
+                ("block", "sdb"),
+                ("net", "eth0"),
+                ("block", "sda"),
+            ]
+        )
+        host = build(
+            Snapshot(
+                root="/sys", source="sysfs", records=(gpu(),), groups={}, class_devices=records
+            ),
+        )
+        assert [("block", "sda"), ("block", "sdb"), ("net", "eth0"), ("net", "eth1")] == [
+            (c.subsystem, c.name) for c in host.class_devices
+        ]
 
 
 def vf(**nvidia: str) -> DeviceRecord:

@@ -79,6 +79,10 @@ class TestNames:
             ("usb_device", "1-2+x", "usb_1_2_x"),
             ("scsi", "0:0:0:\u00e9", "scsi_0_0_0__"),
             ("pci", "a_b", "pci_a_b"),
+            # Only the separator becomes _, not the letters beside it.
+            ("scsi", "XX:XX.XX-XX", "scsi_XX_XX_XX_XX"),
+            # Through the regular expression too, letters of both cases and digits stay.
+            ("usb_device", "A+z9", "usb_A_z9"),
             ("pci", "", "pci_"),
         ],
     )
@@ -181,6 +185,24 @@ class TestGroups:
             groups={12: ("0000:00:14.0",)},
         )
         assert [12, 12, 12, 12] == [d.iommu_group for d in host.devices]
+
+    def test_below_an_mdev_the_pci_group(self) -> None:
+        """A node beneath an mdev takes the PCI node's group, not the mdev's emulated one."""
+        uuid = "4b20d080-1b54-4048-85b3-a6a62d165c01"
+        mdev = DeviceRecord(
+            kind="mdev",
+            sys_name=uuid,
+            path=f"{R}/0000:00:02.0/{uuid}",
+            driver="vfio_mdev",
+            attributes={},
+        )
+        host = host_of(
+            pci(f"{R}/0000:00:02.0"),
+            mdev,
+            usb(f"{R}/0000:00:02.0/{uuid}/usb1"),
+            groups={1: ("0000:00:02.0",), 7: (uuid,)},
+        )
+        assert 1 == host.device("usb1").iommu_group
 
     def test_group_zero_is_real(self) -> None:
         """Group 0 is a group, not 'none'."""
