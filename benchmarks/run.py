@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from generate import Tree, generate
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
 _LINKS = {"pci": ("driver",), "usb_device": ("driver",), "scsi": ("driver",)}
 
@@ -163,23 +163,21 @@ def best(func: Callable[[], object], repeat: int) -> float:
     return min(times)
 
 
-def best_in_turn(
-    first: Callable[[], object], second: Callable[[], object], repeat: int
-) -> tuple[float, float]:
-    """The best wall times of *first* and *second*, run in turn *repeat* times.
+def best_in_turn(funcs: Sequence[Callable[[], object]], repeat: int) -> tuple[float, ...]:
+    """The best wall time of each of *funcs*, all run in turn *repeat* times.
 
     A ratio of two timings taken minutes apart measures the machine's drift
     as much as the code (on this VM the floor of one tree moved by a third
-    between runs); taken in turn, both sides meet the same machine.
+    between runs); taken in turn, every side meets the same machine.
     """
-    times: tuple[list[float], list[float]] = ([], [])
+    times: list[list[float]] = [[] for _ in funcs]
     for _ in range(repeat):
-        for func, out in zip((first, second), times, strict=True):
+        for func, out in zip(funcs, times, strict=True):
             gc.collect()
             start = time.perf_counter()
             func()
             out.append(time.perf_counter() - start)
-    return min(times[0]), min(times[1])
+    return tuple(min(t) for t in times)
 
 
 _UMOCKDEV_CHILD = """
@@ -227,9 +225,9 @@ def lspci(root: str, repeat: int) -> float | None:
 _CLI = "import sys; from hostpassthru._cli import run; sys.exit(run())"
 
 
-def _process(argv: list[str], repeat: int) -> float:
-    """The best wall time of *repeat* fresh processes, in seconds."""
-    return best(lambda: subprocess.run(argv, capture_output=True, check=False), repeat)
+def _process(argv: list[str]) -> Callable[[], object]:
+    """A fresh process running *argv*, to be timed."""
+    return lambda: subprocess.run(argv, capture_output=True, check=False)
 
 
 def startup(repeat: int) -> dict[str, float]:
@@ -243,15 +241,18 @@ def startup(repeat: int) -> dict[str, float]:
     compileall.compile_dir(os.path.dirname(hp.__file__), quiet=1)
     with tempfile.TemporaryDirectory(prefix="hostpassthru-startup-") as top:
         small = materialize(load_recording("desktop-gpu"), top)
-        return {
-            "pass": _process([python, "-c", "pass"], repeat),
-            "attrs": _process([python, "-c", "import attrs"], repeat),
-            "import": _process([python, "-c", "import hostpassthru"], repeat),
-            "list_small": _process(
-                [python, "-c", _CLI, "--sysfs", small, "list", "--json"], repeat
-            ),
-            "list_live": _process([python, "-c", _CLI, "list", "--json"], repeat),
+        commands = {
+            "pass": [python, "-c", "pass"],
+            "attrs": [python, "-c", "import attrs"],
+            "import": [python, "-c", "import hostpassthru"],
+            "list_small": [python, "-c", _CLI, "--sysfs", small, "list", "--json"],
+            "list_live": [python, "-c", _CLI, "list", "--json"],
         }
+        # In turn, as floor and scan: each is divided by "pass", so all must meet
+        # the same machine (run one after the other, "pass" once came out slower
+        # than "import hostpassthru").
+        times = best_in_turn([_process(argv) for argv in commands.values()], repeat)
+        return dict(zip(commands, times, strict=True))
 
 
 def startup_table(times: dict[str, float]) -> str:
@@ -299,7 +300,7 @@ def measure(size: int, repeat: int, kimchi_sample: int) -> dict[str, object]:
         host = hp.scan(sysfs=root)  # warm the cache
         assert len(host) == nodes, (len(host), nodes)  # noqa: S101
         assert floor(root) == nodes  # noqa: S101
-        t_floor, t_scan = best_in_turn(lambda: floor(root), lambda: hp.scan(sysfs=root), repeat)
+        t_floor, t_scan = best_in_turn((lambda: floor(root), lambda: hp.scan(sysfs=root)), repeat)
         t_pass = best(host.passthrough_devices, repeat)
         t_aff = best(lambda: [host.affected_by(d) for d in host.devices], repeat)
         sample = host.devices[:: max(1, nodes // kimchi_sample)]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -12,6 +15,9 @@ import hostpassthru as hp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from generate import generate
 from run import floor, kimchi_affected, measure, startup, startup_table, table
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +52,50 @@ class TestGenerator:
         assert () == host.affected_by("0000:05:02.0")
         assert 24 == len(host.affected_by("0000:06:00.0"))
         assert ("scsi_1_0_0_0",) == tuple(d.name for d in host.affected_by("1-3"))
+
+
+#: The os calls that touch the tree: what the floor and the scan are compared on.
+_CALLS = ("open", "readlink", "listdir", "stat", "lstat", "scandir")
+
+
+def _calls(root: str, func: Callable[[], object], monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Each os call *func* makes on the tree under *root*: "call relative/path" -> times."""
+    seen: Counter[str] = Counter()
+    with monkeypatch.context() as patch:
+        for name in _CALLS:
+            real = getattr(os, name)
+
+            def counting(
+                path: Any, *args: Any, _real: Any = real, _name: str = name, **kw: Any
+            ) -> Any:
+                seen[f"{_name} {os.path.relpath(os.fspath(path), root)}"] += 1
+                return _real(path, *args, **kw)
+
+            patch.setattr(os, name, counting)
+        func()
+    return seen
+
+
+class TestFloor:
+    """The floor is fair: exactly the file operations a scan makes, building nothing."""
+
+    def test_same_calls_on_every_node(
+        self, tree: tuple[str, int, int, int], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Every call on a node is made by both; only the scan's look at the root differs."""
+        root = tree[0]
+        floor_calls = _calls(root, lambda: floor(root), monkeypatch)
+        scan_calls = _calls(root, lambda: hp.scan(sysfs=root), monkeypatch)
+        # check_root(), and the optional bus/mdev and class/mdev_bus (Linux 4.10+).
+        only_scan = {
+            "stat .": 1,
+            "stat devices": 1,
+            "stat bus/mdev": 1,
+            "listdir bus/mdev/devices": 1,
+            "stat class/mdev_bus": 1,
+        }
+        assert only_scan == dict(scan_calls - floor_calls)
+        assert {} == dict(floor_calls - scan_calls)
 
 
 class TestPeers:
