@@ -1,10 +1,10 @@
-"""is_vfio_driver: the one rule for which drivers are VFIO's, shared by plans and exports."""
+"""Rules over plain values that several layers share: VFIO drivers, and driver overrides."""
 
 from __future__ import annotations
 
 import pytest
 
-from hostpassthru._rules import is_vfio_driver
+from hostpassthru._rules import is_vfio_driver, override_driver
 
 
 @pytest.mark.parametrize(
@@ -26,3 +26,14 @@ def test_other_drivers_are_not_vfio(driver: str) -> None:
 def test_no_driver_is_not_vfio() -> None:
     """An unbound device is on no VFIO driver."""
     assert not is_vfio_driver(None)
+
+
+@pytest.mark.parametrize("text", [None, "", "(null)"])
+def test_no_override(text: str | None) -> None:
+    """No file (before Linux 3.16), an empty one, and the kernel's "(null)" all mean none."""
+    assert None is override_driver(text)
+
+
+def test_override_names_a_driver() -> None:
+    """Any other text is the driver's name, as written."""
+    assert "vfio-pci" == override_driver("vfio-pci")

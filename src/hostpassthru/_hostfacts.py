@@ -11,6 +11,8 @@ import os
 
 import attrs
 
+from ._rules import override_driver
+
 __all__ = [
     "DeviceState",
     "device_state",
@@ -140,7 +142,7 @@ def device_state(sysfs: str, sys_name: str) -> DeviceState:
         present=True,
         path=real.removeprefix(prefix),
         driver=_link_name(f"{link}/driver"),
-        override=None if override in (None, "(null)") else override,
+        override=override_driver(override),
         vendor_id=parse_hex(read_text(f"{link}/vendor")),
         product_id=parse_hex(read_text(f"{link}/device")),
         subsystem_vendor_id=parse_hex(read_text(f"{link}/subsystem_vendor")),

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Literal, get_args
 if TYPE_CHECKING:
     from ._records import Kind
 
-__all__ = ["REASONS", "Reason", "is_vfio_driver", "own_reasons", "stays_with_host"]
+__all__ = [
+    "REASONS",
+    "Reason",
+    "is_vfio_driver",
+    "override_driver",
+    "own_reasons",
+    "stays_with_host",
+]
 
 #: Why a node is not offered for passthrough (docs/semantics.md, "Reasons").
 Reason = Literal["bridge", "pcie_port", "usb_hub", "has_passthrough_children"]
@@ -59,3 +66,12 @@ def stays_with_host(*, driver: str | None, class_code: int | None) -> bool:
 def is_vfio_driver(driver: str | None) -> bool:
     """vfio-pci, or a vfio variant driver (``mlx5_vfio_pci``, ``hisi_acc_vfio_pci``...)."""
     return driver is not None and (driver == "vfio-pci" or driver.endswith("vfio_pci"))
+
+
+def override_driver(text: str | None) -> str | None:
+    """The driver a ``driver_override`` file's text names; None when none is set.
+
+    The file came with Linux 3.16 (None: no file); an unset override reads
+    ``(null)``, and writing an empty line clears it.
+    """
+    return None if text in (None, "", "(null)") else text

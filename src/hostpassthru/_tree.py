@@ -24,7 +24,7 @@ from ._model import (
     device_name,
 )
 from ._records import DeviceRecord, MdevTypeRecord
-from ._rules import Reason, own_reasons
+from ._rules import Reason, override_driver, own_reasons
 from ._sriov import parse_vgpu_current, parse_vgpu_types
 
 if TYPE_CHECKING:
@@ -232,8 +232,7 @@ def _facts(record: DeviceRecord, problems: list[str], virt: _Virt) -> _Facts:
                 reset_methods=None if (m := p.text("reset_method")) is None else tuple(m.split()),
                 has_reset=record.has_reset,
                 sriov_numvfs=p.integer("sriov_numvfs"),
-                # An unset override reads "(null)" (Linux 3.16+); older kernels have no file.
-                driver_override=None if (o := p.text("driver_override")) in (None, "(null)") else o,
+                driver_override=override_driver(p.text("driver_override")),
                 modalias=p.text("modalias"),
                 sriov_totalvfs=p.integer("sriov_totalvfs"),
                 sriov_drivers_autoprobe=None if autoprobe is None else autoprobe != 0,
