@@ -227,7 +227,7 @@ class _Writer:
         self.pci(down1, f"{dom}:04:00.1", 0x010802, 0x144D, 0xA824, "nvme", g + 12)
         port2 = self.pci(top, f"{dom}:00:02.0", 0x060400, 0x8086, 0x2031, "pcieport", g + 5)
         vfs = 24
-        self.pci(
+        pf = self.pci(
             port2,
             f"{dom}:05:00.0",
             0x020000,
@@ -248,7 +248,9 @@ class _Writer:
                 g + 100 + vf,
                 extra={"reset_method": "flr\n"},
             )
-            _link(f"{self.root}/{port2}/{dom}:05:00.0", f"{self.root}/{path}/physfn")
+            # As the kernel links them: physfn on the VF, virtfnN on the PF.
+            _link(f"{self.root}/{pf}", f"{self.root}/{path}/physfn")
+            _link(f"{self.root}/{path}", f"{self.root}/{pf}/virtfn{vf}")
         port3 = self.pci(top, f"{dom}:00:03.0", 0x060400, 0x8086, 0x2032, "pcieport", g + 6)
         hba = self.pci(port3, f"{dom}:06:00.0", 0x010700, 0x1000, 0x0097, "mpt3sas", g + 30)
         host_dir = f"{hba}/host{self.scsi_host}"

@@ -40,6 +40,11 @@ class TestGenerator:
         assert scsi == kinds.count("scsi")
         assert () == host.problems
 
+    def test_pf_links_its_vfs(self, tree: tuple[str, int, int, int]) -> None:
+        """The PF's virtfnN links are written, as the kernel writes them: the scan lists 24 VFs."""
+        pf = hp.scan(sysfs=tree[0]).device("0000:05:00.0")
+        assert 24 == len(pf.pci.vfs if pf.pci else ())
+
     def test_floor_meets_every_node(self, tree: tuple[str, int, int, int]) -> None:
         """The floor loop walks the same nodes the scan returns."""
         root, pci, usb, scsi = tree
