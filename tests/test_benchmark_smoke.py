@@ -73,7 +73,11 @@ def _calls(root: str, func: Callable[[], object], monkeypatch: pytest.MonkeyPatc
             def counting(
                 path: Any, *args: Any, _real: Any = real, _name: str = name, **kw: Any
             ) -> Any:
-                seen[f"{_name} {os.path.relpath(os.fspath(path), root)}"] += 1
+                # Only calls on the tree: anything else (a file descriptor, the
+                # interpreter's own files) is neither side's file operation.
+                where = os.fspath(path) if isinstance(path, str | os.PathLike) else None
+                if isinstance(where, str) and (where == root or where.startswith(f"{root}/")):
+                    seen[f"{_name} {os.path.relpath(where, root)}"] += 1
                 return _real(path, *args, **kw)
 
             patch.setattr(os, name, counting)
